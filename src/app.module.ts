@@ -1,0 +1,56 @@
+import { ApolloDriver, ApolloDriverConfig } from '@nestjs/apollo';
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { GraphQLModule } from '@nestjs/graphql';
+import { LoggerModule } from 'nestjs-pino';
+import type { DataSource } from 'typeorm';
+import { AuthorizationGuard } from './common/authz/authorization.guard';
+import { RestExceptionFilter } from './common/errors/http-exception.filter';
+import { graphqlOptions } from './common/graphql/graphql-options';
+import { InfrastructureModule } from './common/infrastructure/infrastructure.module';
+import { DATA_SOURCE } from './common/infrastructure/tokens';
+import { loggerOptions } from './common/logging/logger-options';
+import type { RuntimeConfig } from './config/runtime-config';
+import { ApiKeysModule } from './modules/api-keys/api-keys.module';
+import { AuditModule } from './modules/audit/audit.module';
+import { AuditService } from './modules/audit/audit.service';
+import { HealthModule } from './modules/health/health.module';
+import { MetricsService } from './modules/health/metrics.service';
+import { IamModule } from './modules/iam/iam.module';
+import { ProjectsModule } from './modules/projects/projects.module';
+import { TenancyModule } from './modules/tenancy/tenancy.module';
+
+export interface AppModuleOptions {
+  /** Writes schema.gql at the repo root (development); production builds the schema in memory. */
+  emitSchema: boolean;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: RuntimeConfig, options: AppModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        LoggerModule.forRoot(loggerOptions(config)),
+        InfrastructureModule.forRoot(config),
+        HealthModule,
+        GraphQLModule.forRootAsync<ApolloDriverConfig>({
+          driver: ApolloDriver,
+          imports: [AuditModule, HealthModule],
+          inject: [DATA_SOURCE, AuditService, MetricsService],
+          useFactory: (dataSource: DataSource, audit: AuditService, metrics: MetricsService) =>
+            graphqlOptions(config, dataSource, () => audit.flushPending(), [metrics.graphqlPlugin()], options.emitSchema),
+        }),
+        AuditModule,
+        IamModule,
+        TenancyModule,
+        ApiKeysModule,
+        ProjectsModule,
+      ],
+      providers: [
+        { provide: APP_GUARD, useClass: AuthorizationGuard },
+        { provide: APP_FILTER, useClass: RestExceptionFilter },
+      ],
+    };
+  }
+}

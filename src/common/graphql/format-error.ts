@@ -1,0 +1,32 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { GraphQLFormattedError } from 'graphql';
+import { AppError } from '../errors/app-error';
+
+/** Errors Apollo raises before execution; their messages describe the query, not our internals. */
+const REQUEST_ERROR_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'PERSISTED_QUERY_NOT_FOUND', 'OPERATION_RESOLUTION_FAILURE']);
+
+/**
+ * Variable coercion messages quote the submitted value ("got invalid value 'hunter2…'"), which can be
+ * a password or a token: the value is cut out before the message leaves the server.
+ */
+export function redactValues(message: string): string {
+  return message.replace(/got invalid value [\s\S]*?(;|$)/, 'got an invalid value$1');
+}
+
+export function formatGraphQLError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  onInternal: (error: unknown) => void,
+): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  if (original instanceof AppError) {
+    return { message: original.message, path: formatted.path, locations: formatted.locations, extensions: { ...original.extensions } };
+  }
+  const code = formatted.extensions?.code;
+  if (typeof code === 'string' && REQUEST_ERROR_CODES.has(code)) {
+    const apiCode = code === 'BAD_USER_INPUT' ? 'BAD_USER_INPUT' : code;
+    return { message: redactValues(formatted.message), locations: formatted.locations, extensions: { code: apiCode } };
+  }
+  onInternal(original);
+  return { message: 'Internal server error', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+}

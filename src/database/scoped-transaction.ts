@@ -1,0 +1,67 @@
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+
+/** Session settings read by the row-level-security policies (see migrations). */
+export interface DatabaseScope {
+  tenantId?: string;
+  userId?: string;
+  lookupEmail?: string;
+  apiKeyPrefix?: string;
+}
+
+const SETTING_BY_KEY: Record<keyof DatabaseScope, string> = {
+  tenantId: 'app.tenant_id',
+  userId: 'app.user_id',
+  lookupEmail: 'app.lookup_email',
+  apiKeyPrefix: 'app.api_key_prefix',
+};
+
+export async function applyScope(queryRunner: QueryRunner, scope: DatabaseScope): Promise<void> {
+  const entries = (Object.keys(scope) as (keyof DatabaseScope)[]).filter((k) => scope[k] !== undefined);
+  if (entries.length === 0) return;
+  // set_config(..., true) is SET LOCAL: the setting dies with the transaction, never leaking to the
+  // next request that borrows this pooled connection.
+  const selects = entries.map((key, i) => `set_config('${SETTING_BY_KEY[key]}', $${i + 1}, true)`).join(', ');
+  await queryRunner.query(`SELECT ${selects}`, entries.map((k) => scope[k]));
+}
+
+export async function beginScopedTransaction(dataSource: DataSource, scope: DatabaseScope): Promise<QueryRunner> {
+  const queryRunner = dataSource.createQueryRunner();
+  await queryRunner.connect();
+  try {
+    await queryRunner.startTransaction();
+    await applyScope(queryRunner, scope);
+    return queryRunner;
+  } catch (error) {
+    await queryRunner.release();
+    throw error;
+  }
+}
+
+export async function finishTransaction(queryRunner: QueryRunner, commit: boolean): Promise<void> {
+  try {
+    if (queryRunner.isTransactionActive) {
+      if (commit) await queryRunner.commitTransaction();
+      else await queryRunner.rollbackTransaction();
+    }
+  } finally {
+    await queryRunner.release();
+  }
+}
+
+/** Runs `work` in its own transaction with the given RLS scope; commits on success. */
+export async function withScopedTransaction<T>(
+  dataSource: DataSource,
+  scope: DatabaseScope,
+  work: (manager: EntityManager) => Promise<T>,
+): Promise<T> {
+  const queryRunner = await beginScopedTransaction(dataSource, scope);
+  let committed = false;
+  try {
+    const result = await work(queryRunner.manager);
+    await finishTransaction(queryRunner, true);
+    committed = true;
+    return result;
+  } finally {
+    if (!committed && !queryRunner.isReleased) await finishTransaction(queryRunner, false);
+  }
+}
