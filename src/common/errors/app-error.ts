@@ -59,6 +59,6 @@ export const rateLimited = (message: string, retryAfterSeconds?: number) =>
 
 export function badInput(fields: FieldError[] | string, message?: string): AppError {
   const list = typeof fields === 'string' ? [{ field: fields, message: message ?? 'is invalid' }] : fields;
-  const summary = message ?? list.map((f) => `${f.field} ${f.message}`).join('; ');
+  const summary = list.map((f) => `${f.field} ${f.message}`).join('; ');
   return new AppError('BAD_USER_INPUT', summary, { fields: list });
 }

@@ -34,7 +34,11 @@ export function canonicalJson(value: unknown): string {
 
 /** hash = sha256(prev_hash ‖ canonical event), as DESIGN.md §6 specifies. */
 export function chainHash(prevHash: string, event: ChainedEventFields): string {
-  const canonical = canonicalJson({ ...event, at: event.at.toISOString() });
+  // Only the event's own fields are hashed (never prev_hash/hash columns that travel with a row).
+  const { tenantId, seq, id, at, actorType, actorId, action, resourceType, resourceId, outcome, requestId, ip, details } = event;
+  const canonical = canonicalJson({
+    tenantId, seq, id, at: at.toISOString(), actorType, actorId, action, resourceType, resourceId, outcome, requestId, ip, details,
+  });
   return createHash('sha256').update(prevHash).update(canonical).digest('hex');
 }
 

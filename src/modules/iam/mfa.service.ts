@@ -40,7 +40,7 @@ export class MfaService {
         .addSelect(['u.mfaPendingSecretEnc'])
         .where('u.id = :userId', { userId })
         .getOneOrFail();
-      if (!user.mfaPendingSecretEnc) throw badInput('code', 'no MFA enrollment is in progress: call startMfaEnrollment first');
+      if (!user.mfaPendingSecretEnc) throw badInput('code', 'cannot be checked: no MFA enrollment is in progress (call startMfaEnrollment first)');
       const secret = this.totp.open(user.mfaPendingSecretEnc, userId);
       const step = await this.totp.check(secret, code ?? '', null);
       if (step === null) return false;

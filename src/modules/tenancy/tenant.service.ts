@@ -24,7 +24,7 @@ export class TenantService {
     errors.throwIfAny();
     const { principal } = currentContext();
     if (input.requireMfa === true && principal?.kind === 'user' && !principal.mfa) {
-      throw badInput('requireMfa', 'enable MFA on your own account (and sign in with it) before requiring it for the tenant');
+      throw badInput('requireMfa', 'can only be turned on from a session signed in with MFA');
     }
     const repository = getRepository(TenantEntity);
     const tenant = await repository.findOneByOrFail({ id: currentTenantId() });
