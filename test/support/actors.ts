@@ -26,8 +26,8 @@ export async function signUpOwner(app: AppUnderTest, label = 'owner', tenantName
   });
   if (!response.data) throw new Error(`signUp failed: ${JSON.stringify(response.errors)}`);
   const { accessToken, refreshToken, user } = response.data.signUp;
-  const me = await app.graphql('{ me { memberships { tenant { id } } } }', {}, { token: accessToken });
-  return { userId: user.id, email, token: accessToken, refreshToken, tenantId: me.data.me.memberships[0].tenant.id };
+  const tenant = await app.graphql('{ tenant { id } }', {}, { token: accessToken });
+  return { userId: user.id, email, token: accessToken, refreshToken, tenantId: tenant.data.tenant.id };
 }
 
 export async function login(app: AppUnderTest, email: string, password = PASSWORD, totpCode?: string) {

@@ -119,8 +119,10 @@ export class AppUnderTest {
     if (this.child.exitCode === null) {
       const exited = new Promise((resolve) => this.child.once('exit', resolve));
       this.child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (this.child.exitCode === null) this.child.kill('SIGKILL');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+      clearTimeout(timer);
+      if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
     }
     const admin = new Client({ connectionString: ADMIN_DATABASE_URL });
     await admin.connect();

@@ -10,7 +10,10 @@ const REQUEST_ERROR_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION
  * a password or a token: the value is cut out before the message leaves the server.
  */
 export function redactValues(message: string): string {
-  return message.replace(/got invalid value [\s\S]*?(;|$)/, 'got an invalid value$1');
+  const coercion = /^(Variable "\$[^"]+") got invalid value [\s\S]*?(?: at "([^"]+)")?(?:; ([^:]*))?(?::[\s\S]*)?$/.exec(message);
+  if (!coercion) return message;
+  const [, variable, path, rule] = coercion;
+  return `${variable} got an invalid value${path ? ` at "${path}"` : ''}${rule ? `; ${rule.trim()}` : ''}`;
 }
 
 export function formatGraphQLError(

@@ -1,0 +1,8 @@
+import { ApiKeysResolver } from './modules/api-keys/api-keys.resolver';
+import { AuditResolver } from './modules/audit/audit.resolver';
+import { IamResolver } from './modules/iam/iam.resolver';
+import { ProjectsResolver } from './modules/projects/projects.resolver';
+import { TenancyResolver } from './modules/tenancy/tenancy.resolver';
+
+/** Every resolver class, for emitting schema.gql without booting the api. */
+export const GRAPHQL_RESOLVERS: Function[] = [IamResolver, TenancyResolver, ApiKeysResolver, ProjectsResolver, AuditResolver];
