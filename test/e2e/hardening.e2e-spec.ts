@@ -5,12 +5,13 @@ describe('GraphQL hardening and operations endpoints', () => {
   let app: AppUnderTest;
   let owner: Actor;
   beforeAll(async () => {
-    app = await AppUnderTest.start({ GRAPHQL_MAX_DEPTH: '2', BODY_LIMIT_BYTES: '16384' });
+    app = await AppUnderTest.start({ GRAPHQL_MAX_DEPTH: '3', BODY_LIMIT_BYTES: '16384' });
     owner = await signUpOwner(app, 'hardening');
   });
   afterAll(() => app?.stop());
 
   it('refuses an over-deep query with a clear code, before running it', async () => {
+    // Depth counts every level, leaves included: me › user › id is 3.
     expect(codeOf(await app.graphql('{ me { user { id } } }', {}, { token: owner.token }))).toBeUndefined();
     const response = await app.graphql('{ me { memberships { tenant { id } } } }', {}, { token: owner.token });
     expect(codeOf(response)).toBe('BAD_USER_INPUT');

@@ -26,9 +26,13 @@ export function formatGraphQLError(
     return { message: original.message, path: formatted.path, locations: formatted.locations, extensions: { ...original.extensions } };
   }
   const code = formatted.extensions?.code;
+  const reason = formatted.extensions?.reason;
+  if (code === 'GRAPHQL_VALIDATION_FAILED' && typeof reason === 'string') {
+    // Our query limits (depth, cost, aliases) report as validation errors; Apollo relabels their code.
+    return { message: formatted.message, locations: formatted.locations, extensions: { code: 'BAD_USER_INPUT', reason } };
+  }
   if (typeof code === 'string' && REQUEST_ERROR_CODES.has(code)) {
-    const apiCode = code === 'BAD_USER_INPUT' ? 'BAD_USER_INPUT' : code;
-    return { message: redactValues(formatted.message), locations: formatted.locations, extensions: { code: apiCode } };
+    return { message: redactValues(formatted.message), locations: formatted.locations, extensions: { code } };
   }
   onInternal(original);
   return { message: 'Internal server error', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
