@@ -6,6 +6,9 @@ export interface DatabaseScope {
   userId?: string;
   lookupEmail?: string;
   apiKeyPrefix?: string;
+  sessionId?: string;
+  /** Hex SHA-256 of a presented refresh token: lets a refresh find its own row and nothing else. */
+  refreshTokenHash?: string;
 }
 
 const SETTING_BY_KEY: Record<keyof DatabaseScope, string> = {
@@ -13,6 +16,8 @@ const SETTING_BY_KEY: Record<keyof DatabaseScope, string> = {
   userId: 'app.user_id',
   lookupEmail: 'app.lookup_email',
   apiKeyPrefix: 'app.api_key_prefix',
+  sessionId: 'app.session_id',
+  refreshTokenHash: 'app.refresh_token_hash',
 };
 
 export async function applyScope(queryRunner: QueryRunner, scope: DatabaseScope): Promise<void> {

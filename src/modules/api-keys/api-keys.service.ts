@@ -68,7 +68,9 @@ export class ApiKeysService {
   }
 
   async revoke(id: string): Promise<ApiKeyModel> {
+    const creator = this.creator();
     const key = await this.load(id);
+    if (!roleIsAtMost(key.role, creator.role)) throw forbidden(`You cannot revoke a key whose role is above yours (${creator.role})`);
     if (!key.revokedAt) {
       await getRepository(ApiKeyEntity).update({ id: key.id }, { revokedAt: new Date() });
       await this.audit.record({ action: 'api_key.revoke', resourceType: 'ApiKey', resourceId: key.id, details: { prefix: key.prefix } });

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
+import { applyScope } from '../../database/scoped-transaction';
 import { APP_CONFIG } from '../../common/infrastructure/tokens';
 import type { RuntimeConfig } from '../../config/runtime-config';
 import { RefreshTokenEntity, SessionEntity } from './session.entity';
@@ -47,11 +48,8 @@ export class SessionService {
   }
 
   async rotate(manager: EntityManager, presented: string): Promise<RefreshOutcome> {
-    const found = await manager
-      .getRepository(RefreshTokenEntity)
-      .findOne({ where: { tokenHash: hashRefreshToken(presented) } });
-    if (!found) return { kind: 'invalid' };
-    const session = await manager.getRepository(SessionEntity).findOneOrFail({ where: { id: found.sessionId } });
+    const { token: found, session } = await this.lookup(manager, presented);
+    if (!found || !session) return { kind: 'invalid' };
     if (session.revokedAt || session.expiresAt <= new Date() || found.expiresAt <= new Date()) return { kind: 'invalid' };
 
     // The conditional update is the single-use guarantee, even for two concurrent refreshes.
@@ -75,8 +73,22 @@ export class SessionService {
   }
 
   async findByRefreshToken(manager: EntityManager, presented: string): Promise<SessionEntity | null> {
-    const token = await manager.getRepository(RefreshTokenEntity).findOne({ where: { tokenHash: hashRefreshToken(presented) } });
-    return token ? manager.getRepository(SessionEntity).findOne({ where: { id: token.sessionId } }) : null;
+    return (await this.lookup(manager, presented)).session;
+  }
+
+  /**
+   * Finds a presented token's row and its session. Row-level security shows the transaction only
+   * that token, then that session, then (to rotate or revoke) the rows of the session's user.
+   */
+  private async lookup(manager: EntityManager, presented: string): Promise<{ token: RefreshTokenEntity | null; session: SessionEntity | null }> {
+    const tokenHash = hashRefreshToken(presented);
+    await applyScope(manager.queryRunner!, { refreshTokenHash: tokenHash.toString('hex') });
+    const token = await manager.getRepository(RefreshTokenEntity).findOne({ where: { tokenHash } });
+    if (!token) return { token: null, session: null };
+    await applyScope(manager.queryRunner!, { sessionId: token.sessionId });
+    const session = await manager.getRepository(SessionEntity).findOne({ where: { id: token.sessionId } });
+    if (session) await applyScope(manager.queryRunner!, { userId: session.userId });
+    return { token, session };
   }
 
   private async issue(manager: EntityManager, session: SessionEntity): Promise<IssuedTokens> {
