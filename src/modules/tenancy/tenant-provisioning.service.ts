@@ -4,18 +4,8 @@ import { EntityManager } from 'typeorm';
 import { applyScope } from '../../database/scoped-transaction';
 import { AuditService } from '../audit/audit.service';
 import { MembershipEntity } from './membership.entity';
+import { slugify } from './slug';
 import { TenantEntity } from './tenant.entity';
-
-export function slugify(name: string): string {
-  const base = name
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 40);
-  return base || 'tenant';
-}
 
 /** Creates a tenant with its first OWNER, inside the caller's transaction. */
 @Injectable()
