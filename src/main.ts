@@ -39,8 +39,16 @@ async function bootstrap(): Promise<void> {
   app.set('trust proxy', runtime.config.trustProxy);
   app.disable('x-powered-by');
   app.use(...bodyParsing(runtime.config.graphql.bodyLimitBytes));
-  app.enableShutdownHooks();
-  app.getHttpServer().once('close', () => void runtime.stop());
+  // Stop in order on SIGTERM/SIGINT: stop serving, close pools, then the embedded servers we started.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      void app
+        .close()
+        .catch(() => undefined)
+        .then(() => runtime.stop())
+        .finally(() => process.exit(0));
+    });
+  }
 
   await app.listen(runtime.config.port, runtime.config.host);
   const address = app.getHttpServer().address();

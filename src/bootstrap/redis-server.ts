@@ -37,15 +37,15 @@ function freePort(): Promise<number> {
 export class RedisUnavailableError extends Error {}
 
 /** REDIS_URL unset: use a local Redis if one answers, else start `redis-server` from PATH. */
-export async function resolveRedis(log: (m: string) => void): Promise<RedisHandle> {
-  if (await answersPing(DEFAULT_URL)) return { url: DEFAULT_URL, stop: async () => undefined };
+export async function resolveRedis(log: (m: string) => void, preferredUrl = DEFAULT_URL, command = 'redis-server'): Promise<RedisHandle> {
+  if (await answersPing(preferredUrl)) return { url: preferredUrl, stop: async () => undefined };
 
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess;
   try {
     child = await new Promise<ChildProcess>((resolveChild, reject) => {
-      const spawned = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      const spawned = spawn(command, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
         stdio: 'ignore',
       });
       spawned.once('error', reject);
