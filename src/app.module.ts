@@ -1,4 +1,5 @@
 import { ApolloDriver, ApolloDriverConfig } from '@nestjs/apollo';
+import { BullModule } from '@nestjs/bull';
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { GraphQLModule } from '@nestjs/graphql';
@@ -14,6 +15,9 @@ import type { RuntimeConfig } from './config/runtime-config';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module';
 import { AuditModule } from './modules/audit/audit.module';
 import { AuditService } from './modules/audit/audit.service';
+import { DatasetsModule } from './modules/datasets/datasets.module';
+import { MaintenanceModule } from './modules/maintenance/maintenance.module';
+import { StorageModule } from './modules/storage/storage.module';
 import { HealthModule } from './modules/health/health.module';
 import { MetricsService } from './modules/health/metrics.service';
 import { IamModule } from './modules/iam/iam.module';
@@ -46,6 +50,10 @@ export class AppModule {
         TenancyModule,
         ApiKeysModule,
         ProjectsModule,
+        BullModule.forRoot({ redis: config.redisUrl, prefix: `${config.redisPrefix}:bull` }),
+        StorageModule,
+        DatasetsModule,
+        MaintenanceModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AuthorizationGuard },

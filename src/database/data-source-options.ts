@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
 import { ApiKeyEntity } from '../modules/api-keys/api-key.entity';
+import { DatasetEntity, DatasetRetentionEntity, DatasetVersionEntity } from '../modules/datasets/dataset.entities';
+import { StoredObjectEntity, TenantKeyEntity } from '../modules/storage/storage.entities';
 import { AuditChainHeadEntity, AuditEventEntity } from '../modules/audit/audit-event.entity';
 import { RefreshTokenEntity, SessionEntity } from '../modules/iam/session.entity';
 import { UserEntity } from '../modules/iam/user.entity';
@@ -18,6 +20,11 @@ export const ENTITIES = [
   ProjectEntity,
   AuditEventEntity,
   AuditChainHeadEntity,
+  TenantKeyEntity,
+  StoredObjectEntity,
+  DatasetEntity,
+  DatasetVersionEntity,
+  DatasetRetentionEntity,
 ];
 
 /** Compiled migrations sit beside the compiled sources (dist/migrations). */

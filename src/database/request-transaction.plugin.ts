@@ -10,6 +10,10 @@ import { beginScopedTransaction, finishTransaction } from './scoped-transaction'
  * and rolls back otherwise: a failed mutation leaves no partial row. Denials collected during the
  * request are audited afterwards, in a transaction of their own.
  */
+export async function runAfterCommit(hooks: (() => Promise<void>)[]): Promise<void> {
+  for (const hook of hooks) await hook().catch(() => undefined);
+}
+
 export function requestTransactionPlugin(dataSource: DataSource, flushPendingAudit: () => Promise<void>): ApolloServerPlugin {
   return {
     async requestDidStart(): Promise<GraphQLRequestListener<Record<string, unknown>>> {
@@ -41,6 +45,7 @@ export function requestTransactionPlugin(dataSource: DataSource, flushPendingAud
           if (transaction) {
             try {
               await finishTransaction(transaction.queryRunner, !failed);
+              if (!failed) await runAfterCommit(context.afterCommit.splice(0));
             } catch {
               if (response.body.kind === 'single') {
                 const error = new AppError('SERVICE_UNAVAILABLE', 'The change could not be committed; retry the request');

@@ -9,6 +9,8 @@ export interface DatabaseScope {
   sessionId?: string;
   /** Hex SHA-256 of a presented refresh token: lets a refresh find its own row and nothing else. */
   refreshTokenHash?: string;
+  /** Lets a maintenance job see the due rows of one narrow policy (e.g. 'retention'). */
+  maintenance?: string;
 }
 
 const SETTING_BY_KEY: Record<keyof DatabaseScope, string> = {
@@ -18,6 +20,7 @@ const SETTING_BY_KEY: Record<keyof DatabaseScope, string> = {
   apiKeyPrefix: 'app.api_key_prefix',
   sessionId: 'app.session_id',
   refreshTokenHash: 'app.refresh_token_hash',
+  maintenance: 'app.maintenance',
 };
 
 export async function applyScope(queryRunner: QueryRunner, scope: DatabaseScope): Promise<void> {

@@ -1,7 +1,7 @@
 import { AbilityBuilder, createMongoAbility, MongoAbility, subject as asSubject } from '@casl/ability';
 import { capabilitiesOf, Capability, Role } from './roles';
 
-export type Action = 'read' | 'create' | 'update' | 'archive' | 'delete' | 'manage' | 'start' | 'cancel' | 'deploy' | 'promote' | 'predict' | 'verify' | 'export' | 'rotateKey';
+export type Action = 'read' | 'create' | 'update' | 'archive' | 'delete' | 'manage' | 'start' | 'cancel' | 'deploy' | 'promote' | 'predict' | 'verify' | 'export' | 'rotateKey' | 'readContent';
 export type SubjectName =
   | 'Tenant'
   | 'Member'
@@ -55,6 +55,7 @@ export function buildAbility({ role, projectId }: AbilityInput): AppAbility {
   if (has('projects.write')) can(['update', 'archive'], 'Project', projectCondition);
   if (has('work.start')) {
     can(['create', 'start', 'cancel', 'delete'], ['Dataset', 'Job'], projectChildCondition);
+    can('readContent', 'Dataset', projectChildCondition);
     can(['create', 'update', 'delete'], 'Endpoint', projectChildCondition);
     can('deploy', 'Endpoint', { ...projectChildCondition, environment: 'STAGING' });
   }

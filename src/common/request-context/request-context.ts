@@ -27,6 +27,8 @@ export interface RequestContext {
   transaction?: { queryRunner: QueryRunner; manager: EntityManager };
   /** Denials and failures to audit after the request's transaction has rolled back. */
   pendingAudit: PendingAuditEvent[];
+  /** Side effects outside the database (deleting objects, enqueueing jobs) that must wait for commit. */
+  afterCommit: (() => Promise<void>)[];
   operationName?: string;
   isMutation?: boolean;
 }
@@ -40,7 +42,7 @@ export function currentContext(): RequestContext {
 }
 
 export function newContext(requestId: string, ip: string | null): RequestContext {
-  return { requestId, ip, pendingAudit: [] };
+  return { requestId, ip, pendingAudit: [], afterCommit: [] };
 }
 
 /** The tenant of the current request; throws when the request is not tenant-scoped. */

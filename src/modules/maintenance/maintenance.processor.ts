@@ -1,0 +1,85 @@
+import { InjectQueue, Process, Processor } from '@nestjs/bull';
+import { Inject, Logger, OnModuleInit } from '@nestjs/common';
+import type { Job, Queue } from 'bull';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, DATA_SOURCE } from '../../common/infrastructure/tokens';
+import { newContext, requestContextStorage } from '../../common/request-context/request-context';
+import type { RuntimeConfig } from '../../config/runtime-config';
+import { withScopedTransaction } from '../../database/scoped-transaction';
+import { AuditService } from '../audit/audit.service';
+import { DatasetErasureService } from '../datasets/dataset-erasure.service';
+import { DatasetEntity, DatasetRetentionEntity } from '../datasets/dataset.entities';
+import { EncryptedObjectsService } from '../storage/encrypted-objects.service';
+import { MAINTENANCE_QUEUE, RewrapJob } from './maintenance.jobs';
+
+const REWRAP_BATCH = 50;
+const SYSTEM = (name: string) => ({ actorType: 'system', actorId: name });
+
+@Processor(MAINTENANCE_QUEUE)
+export class MaintenanceProcessor implements OnModuleInit {
+  private readonly logger = new Logger(MaintenanceProcessor.name);
+
+  constructor(
+    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: RuntimeConfig,
+    @InjectQueue(MAINTENANCE_QUEUE) private readonly queue: Queue,
+    private readonly objects: EncryptedObjectsService,
+    private readonly erasure: DatasetErasureService,
+    private readonly audit: AuditService,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const every = this.config.datasets.retentionSweepSeconds * 1000;
+    await this.queue.add('retention-sweep', {}, { repeat: { every }, jobId: 'retention-sweep', removeOnComplete: 10, removeOnFail: 50 });
+  }
+
+  /** Moves a tenant's objects to its newest key generation, a batch per transaction. */
+  @Process('rewrap')
+  async rewrap(job: Job<RewrapJob>): Promise<{ rewrapped: number }> {
+    const { tenantId, generation } = job.data;
+    return requestContextStorage.run(newContext(`job:${job.id}`, null), async () => {
+      let rewrapped = 0;
+      let lastId = '00000000-0000-0000-0000-000000000000';
+      for (;;) {
+        const batch: { id: string }[] = await withScopedTransaction(this.dataSource, { tenantId }, (manager) =>
+          manager.query(
+            `SELECT id FROM stored_objects WHERE tenant_id = $1 AND key_generation < $2 AND shredded_at IS NULL AND id > $3 ORDER BY id LIMIT $4`,
+            [tenantId, generation, lastId, REWRAP_BATCH],
+          ),
+        );
+        for (const { id } of batch) {
+          const moved = await withScopedTransaction(this.dataSource, { tenantId }, (manager) => this.objects.rewrap(manager, id));
+          if (moved) rewrapped++;
+          lastId = id;
+        }
+        await job.progress(rewrapped);
+        if (batch.length < REWRAP_BATCH) break;
+      }
+      await this.audit.recordStandalone(tenantId, { action: 'storage.rewrap_completed', resourceType: 'Tenant', resourceId: tenantId, actor: SYSTEM('key-rotation'), details: { generation, rewrapped } });
+      this.logger.log({ tenantId, generation, rewrapped }, 'key re-wrap completed');
+      return { rewrapped };
+    });
+  }
+
+  /** Erases datasets whose retention period has ended, in every tenant, one transaction each. */
+  @Process('retention-sweep')
+  async retentionSweep(job: Job): Promise<{ erased: number }> {
+    return requestContextStorage.run(newContext(`job:${job.id}`, null), async () => {
+      const due = await withScopedTransaction(this.dataSource, { maintenance: 'retention' }, (manager) =>
+        manager.getRepository(DatasetRetentionEntity).createQueryBuilder('r').where('r.erase_after <= now()').orderBy('r.erase_after').take(500).getMany(),
+      );
+      let erased = 0;
+      for (const entry of due) {
+        const objects = await withScopedTransaction(this.dataSource, { tenantId: entry.tenantId }, async (manager) => {
+          const dataset = await manager.getRepository(DatasetEntity).findOneBy({ id: entry.datasetId });
+          if (!dataset || dataset.erasedAt) return [];
+          return this.erasure.erase(manager, dataset, 'retention', SYSTEM('retention'));
+        });
+        await this.erasure.deleteObjects(objects);
+        erased++;
+      }
+      if (erased) this.logger.log({ erased }, 'retention sweep erased datasets');
+      return { erased };
+    });
+  }
+}
