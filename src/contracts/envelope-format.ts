@@ -154,7 +154,7 @@ export function segmentNonce(prefix: Buffer, index: number, last: boolean): Buff
   const nonce = Buffer.alloc(12);
   prefix.copy(nonce, 0, 0, NONCE_PREFIX_LENGTH);
   nonce.writeUInt32BE(index, NONCE_PREFIX_LENGTH);
-  nonce[11] = 0;
+  nonce[11] = last ? 1 : 0;
   return nonce;
 }
 
