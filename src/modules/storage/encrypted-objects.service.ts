@@ -6,8 +6,8 @@ import type { EntityManager } from 'typeorm';
 import { createDecryptStream, createEncryptStream, createRewrapStream, deriveObjectKek, unwrapDataKey, wrapDataKey } from '../../contracts/envelope';
 import { AppError } from '../../common/errors/app-error';
 import { KeyChainService, TenantKey } from './key-chain.service';
-import { OBJECT_STORE } from './object-store';
-import type { ObjectStore } from './object-store';
+import { OBJECT_STORE } from '../../contracts/object-store';
+import type { ObjectStore } from '../../contracts/object-store';
 import { regionAllowed } from './residency';
 import { ObjectKind, StoredObjectEntity } from './storage.entities';
 

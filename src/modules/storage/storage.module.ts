@@ -7,9 +7,9 @@ import { MAINTENANCE_QUEUE } from '../maintenance/maintenance.jobs';
 import { EncryptedObjectsService } from './encrypted-objects.service';
 import { KeyChainService } from './key-chain.service';
 import { KeyRotationService } from './key-rotation.service';
-import { LocalObjectStore } from './local-object-store';
-import { OBJECT_STORE } from './object-store';
-import { S3ObjectStore } from './s3-object-store';
+import { LocalObjectStore } from '../../contracts/local-object-store';
+import { OBJECT_STORE } from '../../contracts/object-store';
+import { S3ObjectStore } from '../../contracts/s3-object-store';
 import { StorageResolver } from './storage.resolver';
 
 @Module({

@@ -19,4 +19,5 @@ export interface ObjectStore {
   exists(key: string): Promise<boolean>;
 }
 
-export const OBJECT_STORE = Symbol('OBJECT_STORE');
+/** Nest injection token of the api's store. */
+export const OBJECT_STORE = 'OBJECT_STORE';
