@@ -20,7 +20,10 @@ import { MaintenanceModule } from './modules/maintenance/maintenance.module';
 import { StorageModule } from './modules/storage/storage.module';
 import { HealthModule } from './modules/health/health.module';
 import { MetricsService } from './modules/health/metrics.service';
+import { FineTuningModule } from './modules/fine-tuning/fine-tuning.module';
+import { AuthenticationService } from './modules/iam/authentication.service';
 import { IamModule } from './modules/iam/iam.module';
+import { ModelsModule } from './modules/models/models.module';
 import { ProjectsModule } from './modules/projects/projects.module';
 import { TenancyModule } from './modules/tenancy/tenancy.module';
 
@@ -40,10 +43,10 @@ export class AppModule {
         HealthModule,
         GraphQLModule.forRootAsync<ApolloDriverConfig>({
           driver: ApolloDriver,
-          imports: [AuditModule, HealthModule],
-          inject: [DATA_SOURCE, AuditService, MetricsService],
-          useFactory: (dataSource: DataSource, audit: AuditService, metrics: MetricsService) =>
-            graphqlOptions(config, dataSource, () => audit.flushPending(), [metrics.graphqlPlugin()], options.emitSchema),
+          imports: [AuditModule, HealthModule, IamModule],
+          inject: [DATA_SOURCE, AuditService, MetricsService, AuthenticationService],
+          useFactory: (dataSource: DataSource, audit: AuditService, metrics: MetricsService, authentication: AuthenticationService) =>
+            graphqlOptions(config, dataSource, () => audit.flushPending(), [metrics.graphqlPlugin()], options.emitSchema, authentication),
         }),
         AuditModule,
         IamModule,
@@ -53,6 +56,8 @@ export class AppModule {
         BullModule.forRoot({ redis: config.redisUrl, prefix: `${config.redisPrefix}:bull` }),
         StorageModule,
         DatasetsModule,
+        ModelsModule,
+        FineTuningModule,
         MaintenanceModule,
       ],
       providers: [

@@ -5,6 +5,7 @@ import express, { NextFunction, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { resolveBackingServices } from './bootstrap/backing-services';
+import { startLocalWorkers } from './bootstrap/local-workers';
 import { ConfigError, loadConfig } from './config/config';
 
 /**
@@ -39,21 +40,23 @@ async function bootstrap(): Promise<void> {
   app.set('trust proxy', runtime.config.trustProxy);
   app.disable('x-powered-by');
   app.use(...bodyParsing(runtime.config.graphql.bodyLimitBytes));
-  // Stop in order on SIGTERM/SIGINT: stop serving, close pools, then the embedded servers we started.
+
+  await app.listen(runtime.config.port, runtime.config.host);
+  const workers = startLocalWorkers(runtime.config, say);
+  // Stop in order on SIGTERM/SIGINT: stop serving, then local workers, then the servers we started.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       void app
         .close()
         .catch(() => undefined)
+        .then(() => workers.stop())
         .then(() => runtime.stop())
         .finally(() => process.exit(0));
     });
   }
-
-  await app.listen(runtime.config.port, runtime.config.host);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : runtime.config.port;
-  app.get(Logger).log(`Lutece API (${runtime.config.env}) listening on http://localhost:${port}/graphql`, "Bootstrap");
+  app.get(Logger).log(`Lutece API (${runtime.config.env}) listening on http://localhost:${port}/graphql`, 'Bootstrap');
 }
 
 bootstrap().catch((error: unknown) => {

@@ -51,6 +51,10 @@ const envSchema = z.object({
   S3_FORCE_PATH_STYLE: booleanFromEnv.default(true),
   MAX_UPLOAD_BYTES: z.coerce.number().int().min(1024).default(512 * 1024 * 1024),
   RETENTION_SWEEP_SECONDS: z.coerce.number().int().min(1).default(3600),
+  GPU_POOLS: z.string().optional(),
+  WORKERS: z.coerce.number().int().min(0).max(16).default(1),
+  RECONCILE_SECONDS: z.coerce.number().int().min(1).default(30),
+  JOB_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
 });
 
 export type Environment = z.input<typeof envSchema>;
@@ -98,9 +102,48 @@ export interface AppConfig {
     s3?: { endpoint?: string; bucket: string; region: string; accessKeyId?: string; secretAccessKey?: string; forcePathStyle: boolean };
   };
   datasets: { maxUploadBytes: number; retentionSweepSeconds: number };
+  training: { pools: GpuPool[]; localWorkers: number; reconcileSeconds: number; jobAttempts: number };
 }
 
 export class ConfigError extends Error {}
+
+export interface GpuPool {
+  id: string;
+  /** All pools are in France (fr-*); residency rules decide which a tenant may use. */
+  region: string;
+  gpuClass: string;
+  priceClass: string;
+  /** A pool dedicated to one tenant (e.g. an HDS-certified health tenant) serves only it. */
+  dedicatedTenantId: string | null;
+}
+
+const gpuPoolSchema = z.array(
+  z.object({
+    id: z.string().regex(/^[a-z0-9-]{3,40}$/),
+    region: z.string().regex(/^fr-[a-z0-9-]+$/, 'GPU pools must be in a French region (fr-*)'),
+    gpuClass: z.string().min(1),
+    priceClass: z.string().default('standard'),
+    dedicatedTenantId: z.string().uuid().nullable().default(null),
+  }),
+);
+
+/** The laptop default: one shared pool, served by the local worker `npm start` runs. */
+export const DEFAULT_GPU_POOLS = '[{"id":"fr-par-l4","region":"fr-par","gpuClass":"L4","priceClass":"standard"}]';
+
+export function parseGpuPools(raw: string | undefined): GpuPool[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw ?? DEFAULT_GPU_POOLS);
+  } catch {
+    throw new ConfigError('GPU_POOLS must be a JSON array of pools');
+  }
+  const parsed = gpuPoolSchema.safeParse(json);
+  if (!parsed.success) throw new ConfigError(`GPU_POOLS: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const ids = parsed.data.map((p) => p.id);
+  if (new Set(ids).size !== ids.length) throw new ConfigError('GPU_POOLS: pool ids must be unique');
+  if (ids.length === 0) throw new ConfigError('GPU_POOLS: at least one pool is required');
+  return parsed.data.map((p) => ({ ...p, dedicatedTenantId: p.dedicatedTenantId?.toLowerCase() ?? null }));
+}
 
 /** Parses `id:base64key,id2:base64key2`; the first entry is the active one. */
 export function parseKeyRing(name: string, raw: string, minBytes: number): SigningKey[] {
@@ -206,6 +249,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
           : undefined,
     },
     datasets: { maxUploadBytes: env.MAX_UPLOAD_BYTES, retentionSweepSeconds: env.RETENTION_SWEEP_SECONDS },
+    training: {
+      pools: parseGpuPools(env.GPU_POOLS),
+      localWorkers: env.WORKERS,
+      reconcileSeconds: env.RECONCILE_SECONDS,
+      jobAttempts: env.JOB_ATTEMPTS,
+    },
   };
 }
 

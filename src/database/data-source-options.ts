@@ -2,6 +2,9 @@ import { join } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
 import { ApiKeyEntity } from '../modules/api-keys/api-key.entity';
 import { DatasetEntity, DatasetRetentionEntity, DatasetVersionEntity } from '../modules/datasets/dataset.entities';
+import { FineTuningJobEntity, JobCheckpointEntity, JobEpochMetricsEntity, JobEventEntity } from '../modules/fine-tuning/fine-tuning.entities';
+import { UsageEventEntity } from '../modules/metering/usage-event.entity';
+import { ModelEntity, ModelVersionEntity } from '../modules/models/model.entities';
 import { StoredObjectEntity, TenantKeyEntity } from '../modules/storage/storage.entities';
 import { AuditChainHeadEntity, AuditEventEntity } from '../modules/audit/audit-event.entity';
 import { RefreshTokenEntity, SessionEntity } from '../modules/iam/session.entity';
@@ -25,6 +28,13 @@ export const ENTITIES = [
   DatasetEntity,
   DatasetVersionEntity,
   DatasetRetentionEntity,
+  ModelEntity,
+  ModelVersionEntity,
+  FineTuningJobEntity,
+  JobEventEntity,
+  JobEpochMetricsEntity,
+  JobCheckpointEntity,
+  UsageEventEntity,
 ];
 
 /** Compiled migrations sit beside the compiled sources (dist/migrations). */

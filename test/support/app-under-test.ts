@@ -50,6 +50,7 @@ export class AppUnderTest {
         DATABASE_URL: ownerUrl,
         REDIS_URL: TEST_REDIS_URL,
         REDIS_PREFIX: redisPrefix,
+        WORKERS: '0',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

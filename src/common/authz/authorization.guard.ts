@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { GqlExecutionContext } from '@nestjs/graphql';
 import { AppError, badInput, forbidden, unauthenticated } from '../errors/app-error';
-import { currentContext } from '../request-context/request-context';
+import { RequestContext, requestContextStorage } from '../request-context/request-context';
 import { ACCESS_RULE, AccessRule } from './decorators';
 
 const MFA_ENFORCED_ROLES = new Set(['OWNER', 'ADMIN']);
@@ -20,7 +20,11 @@ export class AuthorizationGuard implements CanActivate {
     if (!rule) throw new Error(`No access rule on ${execution.getClass().name}.${execution.getHandler().name}`);
     if (rule.kind === 'public') return true;
 
-    const context = currentContext();
+    // HTTP requests carry their context in AsyncLocalStorage; graphql-ws subscriptions in theirs.
+    const context =
+      requestContextStorage.getStore() ??
+      (execution.getType<string>() === 'graphql' ? (GqlExecutionContext.create(execution).getContext().lutece as RequestContext | undefined) : undefined);
+    if (!context) throw unauthenticated();
     if (context.authError) throw context.authError;
     const { principal } = context;
     if (!principal) throw unauthenticated();

@@ -7,7 +7,12 @@ import type { DataSource } from 'typeorm';
 import type { RuntimeConfig } from '../../config/runtime-config';
 import { requestTransactionPlugin } from '../../database/request-transaction.plugin';
 import { AppError } from '../errors/app-error';
+import type { RequestContext } from '../request-context/request-context';
 import { formatGraphQLError } from './format-error';
+
+export interface WebSocketAuthenticator {
+  contextFor(authorization: string | undefined, tenantId: string | undefined): Promise<RequestContext | null>;
+}
 
 export type ApolloPlugins = NonNullable<ApolloDriverConfig['plugins']>;
 
@@ -26,6 +31,7 @@ export function graphqlOptions(
   flushPendingAudit: () => Promise<void>,
   metricsPlugin: unknown[],
   emitSchema: boolean,
+  authentication: WebSocketAuthenticator,
 ): ApolloDriverConfig {
   const logger = new Logger('GraphQL');
   const { maxDepth, maxCost, maxAliases } = config.graphql;
@@ -51,6 +57,24 @@ export function graphqlOptions(
     // Nest's driver is ESM and sees @apollo/server's ESM typings; ours are its CommonJS twins. The
     // plugin objects are plain and identical at runtime, only their declared types differ.
     plugins: [...protection.plugins, ...(metricsPlugin ?? []), requestTransactionPlugin(dataSource, flushPendingAudit)] as unknown as ApolloPlugins,
+    subscriptions: {
+      'graphql-ws': {
+        path: '/graphql',
+        // Credentials arrive in connectionParams ({ authorization, 'x-tenant-id' }); a refused
+        // connection closes with 4403 before any subscription runs.
+        onConnect: async (ctx) => {
+          const params = (ctx.connectionParams ?? {}) as Record<string, unknown>;
+          const context = await authentication.contextFor(
+            typeof params.authorization === 'string' ? params.authorization : undefined,
+            typeof params['x-tenant-id'] === 'string' ? params['x-tenant-id'] : undefined,
+          );
+          if (!context) return false;
+          (ctx.extra as { lutece?: unknown }).lutece = context;
+          return true;
+        },
+      },
+    },
+    context: ({ req, extra }: { req?: unknown; extra?: { lutece?: unknown } }) => (extra?.lutece ? { lutece: extra.lutece } : { req }),
     formatError: (formatted, error) =>
       formatGraphQLError(formatted, error, (internal) => logger.error({ err: internal }, 'unexpected error in a resolver')),
   };

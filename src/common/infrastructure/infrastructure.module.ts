@@ -25,7 +25,8 @@ export class InfrastructureModule implements OnApplicationShutdown {
         },
         {
           provide: REDIS,
-          useFactory: () => new Redis(config.redisUrl, { keyPrefix: `${config.redisPrefix}:`, maxRetriesPerRequest: 2 }),
+          // No client-side keyPrefix: keys shared with workers (src/contracts) carry REDIS_PREFIX themselves.
+          useFactory: () => new Redis(config.redisUrl, { maxRetriesPerRequest: 2 }),
         },
       ],
       exports: [APP_CONFIG, DATA_SOURCE, REDIS],

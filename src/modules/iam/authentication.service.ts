@@ -1,5 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { buildAbility } from '../../common/authz/ability.factory';
+import { newContext, RequestContext } from '../../common/request-context/request-context';
 import { DataSource } from 'typeorm';
 import { roleIsAtMost, Role } from '../../common/authz/roles';
 import { AppError, badInput, notFound, unauthenticated } from '../../common/errors/app-error';
@@ -39,6 +41,20 @@ export class AuthenticationService {
       if (error instanceof AppError) return { error };
       throw error;
     }
+  }
+
+  /** A request context for a long-lived connection (graphql-ws), or null when the caller is refused. */
+  async contextFor(authorization: string | undefined, tenantHeader: string | undefined): Promise<RequestContext | null> {
+    const result = await this.authenticate(authorization, tenantHeader);
+    if (!('principal' in result)) return null;
+    const context = newContext(randomUUID(), null);
+    context.principal = result.principal;
+    const { role, tenantId } = result.principal;
+    if (role && tenantId) {
+      context.tenantId = tenantId;
+      context.ability = buildAbility({ role, projectId: result.principal.kind === 'apiKey' ? result.principal.projectId : null });
+    }
+    return context;
   }
 
   private async fromAccessToken(token: string, tenantHeader: string | undefined): Promise<AuthenticationResult> {

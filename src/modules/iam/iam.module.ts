@@ -27,6 +27,7 @@ import { UserAuditService } from './user-audit.service';
     TotpService,
     UserAuditService,
   ],
+  exports: [AuthenticationService],
 })
 export class IamModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -18,7 +18,8 @@ export class LoginThrottleService {
 
   private keys(email: string, ip: string | null): [string, string] {
     const account = createHash('sha256').update(email).digest('hex');
-    return [`login-fail:account:${account}`, `login-fail:ip:${ip ?? 'unknown'}`];
+    const prefix = this.config.redisPrefix;
+    return [`${prefix}:login-fail:account:${account}`, `${prefix}:login-fail:ip:${ip ?? 'unknown'}`];
   }
 
   async assertAllowed(email: string, ip: string | null): Promise<void> {

@@ -10,6 +10,7 @@ import { AuditService } from '../audit/audit.service';
 import { DatasetErasureService } from '../datasets/dataset-erasure.service';
 import { DatasetEntity, DatasetRetentionEntity } from '../datasets/dataset.entities';
 import { EncryptedObjectsService } from '../storage/encrypted-objects.service';
+import { JobReconcilerService } from '../fine-tuning/job-reconciler.service';
 import { MAINTENANCE_QUEUE, RewrapJob } from './maintenance.jobs';
 
 const REWRAP_BATCH = 50;
@@ -26,11 +27,19 @@ export class MaintenanceProcessor implements OnModuleInit {
     private readonly objects: EncryptedObjectsService,
     private readonly erasure: DatasetErasureService,
     private readonly audit: AuditService,
+    private readonly reconciler: JobReconcilerService,
   ) {}
 
   async onModuleInit(): Promise<void> {
     const every = this.config.datasets.retentionSweepSeconds * 1000;
     await this.queue.add('retention-sweep', {}, { repeat: { every }, jobId: 'retention-sweep', removeOnComplete: 10, removeOnFail: 50 });
+    const reconcileEvery = this.config.training.reconcileSeconds * 1000;
+    await this.queue.add('reconcile-jobs', {}, { repeat: { every: reconcileEvery }, jobId: 'reconcile-jobs', removeOnComplete: 10, removeOnFail: 50 });
+  }
+
+  @Process('reconcile-jobs')
+  async reconcileJobs(job: Job): Promise<{ requeued: number }> {
+    return requestContextStorage.run(newContext(`job:${job.id}`, null), async () => ({ requeued: await this.reconciler.reconcile() }));
   }
 
   /** Moves a tenant's objects to its newest key generation, a batch per transaction. */

@@ -5,6 +5,10 @@ import { pipeline } from 'node:stream/promises';
 import type { EntityManager } from 'typeorm';
 import { createDecryptStream, createEncryptStream, createRewrapStream, deriveObjectKek, unwrapDataKey, wrapDataKey } from '../../contracts/envelope';
 import { AppError } from '../../common/errors/app-error';
+import { APP_CONFIG } from '../../common/infrastructure/tokens';
+import type { RuntimeConfig } from '../../config/runtime-config';
+import { openGrant, SealedGrant, sealGrant, sealReadKeys } from '../../contracts/key-grant';
+import type { StoredObjectReport } from '../../contracts/training';
 import { KeyChainService, TenantKey } from './key-chain.service';
 import { OBJECT_STORE } from '../../contracts/object-store';
 import type { ObjectStore } from '../../contracts/object-store';
@@ -27,10 +31,15 @@ export interface StoreRequest {
  */
 @Injectable()
 export class EncryptedObjectsService {
+  private readonly masterKeys: RuntimeConfig['masterKeys'];
+
   constructor(
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(APP_CONFIG) config: RuntimeConfig,
     private readonly keys: KeyChainService,
-  ) {}
+  ) {
+    this.masterKeys = config.masterKeys;
+  }
 
   get region(): string {
     return this.store.region;
@@ -157,6 +166,32 @@ export class EncryptedObjectsService {
       .getRepository(StoredObjectEntity)
       .update({ id: object.id }, { keyGeneration: active.generation, sha256: written.sha256, sizeBytes: String(written.sizeBytes) });
     return true;
+  }
+
+  /** Sealed keys a worker needs to read one object (see src/contracts/key-grant.ts). */
+  async readGrant(manager: EntityManager, objectId: string): Promise<SealedGrant> {
+    const object = await this.loadWithSecret(manager, objectId);
+    if (!object.objectSecret || object.shreddedAt) throw new AppError('NOT_FOUND', 'Object content has been erased');
+    const { activeId, keys } = this.masterKeys;
+    const tenantKeys = await this.keys.allKeys(manager, object.tenantId);
+    return sealReadKeys(activeId, keys.get(activeId)!, { objectSecret: object.objectSecret, tenantKeys }, object.id);
+  }
+
+  /** Sealed active tenant key, so a worker can encrypt the objects it writes for `context`. */
+  async writeGrant(manager: EntityManager, tenantId: string, context: string): Promise<SealedGrant> {
+    const active = await this.keys.activeKey(manager, tenantId);
+    const { activeId, keys } = this.masterKeys;
+    return sealGrant(activeId, keys.get(activeId)!, Buffer.from(JSON.stringify({ generation: active.generation, key: active.key.toString('base64') })), context);
+  }
+
+  /** Records an object a worker wrote; its secret arrives sealed under the master key ring. */
+  async recordReported(manager: EntityManager, tenantId: string, kind: ObjectKind, report: StoredObjectReport): Promise<void> {
+    const objectSecret = openGrant(this.masterKeys.keys, report.sealedObjectSecret, `object-secret:${report.objectId}`);
+    await manager.query(
+      `INSERT INTO stored_objects (id, tenant_id, kind, storage_key, region, node, sha256, size_bytes, key_generation, object_secret)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+      [report.objectId, tenantId, kind, report.storageKey, report.region, report.node, report.sha256, report.sizeBytes, report.keyGeneration, objectSecret],
+    );
   }
 
   private async loadWithSecret(manager: EntityManager, objectId: string): Promise<StoredObjectEntity> {

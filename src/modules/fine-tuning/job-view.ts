@@ -1,0 +1,59 @@
+import Decimal from 'decimal.js';
+import type { EntityManager } from 'typeorm';
+import { StoredObjectEntity } from '../storage/storage.entities';
+import { ModelVersionEntity } from '../models/model.entities';
+import { toModelVersionModel } from '../models/model-views';
+import { FineTuningJobEntity, JobCheckpointEntity, JobEpochMetricsEntity, JobEventEntity } from './fine-tuning.entities';
+import { FineTuningJobModel } from './models/fine-tuning.model';
+
+const RECENT_EVENTS = 100;
+
+/** The full GraphQL view of a job, read in the caller's (tenant-scoped) transaction. */
+export async function loadJobView(manager: EntityManager, job: FineTuningJobEntity): Promise<FineTuningJobModel> {
+  const [metrics, events, checkpoints, resultVersion, [{ seconds }]] = await Promise.all([
+    manager.getRepository(JobEpochMetricsEntity).find({ where: { jobId: job.id }, order: { epoch: 'ASC' } }),
+    manager.getRepository(JobEventEntity).find({ where: { jobId: job.id }, order: { id: 'DESC' }, take: RECENT_EVENTS }),
+    manager
+      .getRepository(JobCheckpointEntity)
+      .createQueryBuilder('c')
+      .innerJoinAndMapOne('c.object', StoredObjectEntity, 'o', 'o.id = c.object_id')
+      .where('c.job_id = :jobId', { jobId: job.id })
+      .orderBy('c.epoch', 'ASC')
+      .getMany() as Promise<(JobCheckpointEntity & { object: StoredObjectEntity })[]>,
+    job.resultModelVersionId ? manager.getRepository(ModelVersionEntity).findOneBy({ id: job.resultModelVersionId }) : Promise.resolve(null),
+    manager.query(
+      `SELECT coalesce(sum(quantity), 0)::text AS seconds FROM usage_events WHERE source_type = 'fine_tuning_job' AND source_id = $1 AND meter IN ('GPU_SECONDS', 'CPU_SECONDS')`,
+      [job.id],
+    ),
+  ]);
+  return {
+    id: job.id,
+    projectId: job.projectId,
+    status: job.status,
+    progress: job.progress,
+    attempts: job.attempts,
+    error: job.error,
+    baseModel: job.baseModel,
+    baseModelVersionId: job.baseModelVersionId,
+    trainingDatasetVersionId: job.trainingDatasetVersionId,
+    validationDatasetVersionId: job.validationDatasetVersionId,
+    targetColumn: job.targetColumn,
+    featureColumns: job.featureColumns,
+    hyperparameters: { ...job.hyperparameters },
+    metrics: metrics.map((m) => ({ epoch: m.epoch, samplesPerSecond: m.samplesPerSecond, loss: m.metrics.loss, ...m.metrics })),
+    allEvents: events.map((e) => ({ at: e.at, level: e.level, message: e.message })),
+    checkpoints: checkpoints.map((c) => ({ id: c.objectId, epoch: c.epoch, sha256: c.object.sha256, sizeBytes: c.object.sizeBytes, storageRegion: c.object.region, createdAt: c.createdAt })),
+    resultModelVersion: resultVersion ? toModelVersionModel(resultVersion) : null,
+    gpuSeconds: new Decimal(seconds).toFixed(3),
+    costEur: new Decimal(seconds).mul(job.estimate.unitPriceEur).toFixed(6),
+    estimate: { ...job.estimate, pool: job.poolId },
+    pool: job.poolId,
+    region: job.region,
+    gpuClass: job.gpuClass,
+    backend: job.backend,
+    cancelRequestedAt: job.cancelRequestedAt,
+    createdAt: job.createdAt,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
+  };
+}
