@@ -7,6 +7,7 @@
  * the object store itself, and reports everything as WorkerEvents on the `worker-events` queue,
  * which only the api consumes (the api is the only writer of PostgreSQL).
  */
+import type { DriftBaseline } from './inference';
 import type { SealedGrant } from './key-grant';
 
 export const WORKER_EVENTS_QUEUE = 'worker-events';
@@ -152,7 +153,16 @@ export type WorkerEvent =
       gpuClass: string;
     })
   | (JobEventBase & { type: 'job.log'; level: 'info' | 'warn' | 'error'; message: string })
-  | (JobEventBase & { type: 'job.succeeded'; artifact: StoredObjectReport; metrics: EpochMetrics; epochs: number; backend: TfjsBackend; summary: ModelSummary })
+  | (JobEventBase & {
+      type: 'job.succeeded';
+      artifact: StoredObjectReport;
+      metrics: EpochMetrics;
+      epochs: number;
+      backend: TfjsBackend;
+      summary: ModelSummary;
+      /** Distribution of the training data, for drift monitoring (absent from older workers). */
+      baseline?: DriftBaseline;
+    })
   | (JobEventBase & { type: 'job.failed'; error: string; willRetry: boolean })
   | (JobEventBase & { type: 'job.cancelled'; epoch: number });
 
