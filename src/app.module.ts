@@ -20,6 +20,7 @@ import { MaintenanceModule } from './modules/maintenance/maintenance.module';
 import { StorageModule } from './modules/storage/storage.module';
 import { HealthModule } from './modules/health/health.module';
 import { MetricsService } from './modules/health/metrics.service';
+import { EndpointsModule } from './modules/endpoints/endpoints.module';
 import { FineTuningModule } from './modules/fine-tuning/fine-tuning.module';
 import { AuthenticationService } from './modules/iam/authentication.service';
 import { IamModule } from './modules/iam/iam.module';
@@ -58,6 +59,7 @@ export class AppModule {
         DatasetsModule,
         ModelsModule,
         FineTuningModule,
+        EndpointsModule,
         MaintenanceModule,
       ],
       providers: [

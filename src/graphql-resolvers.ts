@@ -1,6 +1,7 @@
 import { ApiKeysResolver } from './modules/api-keys/api-keys.resolver';
 import { AuditResolver } from './modules/audit/audit.resolver';
 import { DatasetsResolver } from './modules/datasets/datasets.resolver';
+import { EndpointsResolver } from './modules/endpoints/endpoints.resolver';
 import { FineTuningResolver } from './modules/fine-tuning/fine-tuning.resolver';
 import { ModelsResolver } from './modules/models/models.resolver';
 import { StorageResolver } from './modules/storage/storage.resolver';
@@ -9,4 +10,4 @@ import { ProjectsResolver } from './modules/projects/projects.resolver';
 import { TenancyResolver } from './modules/tenancy/tenancy.resolver';
 
 /** Every resolver class, for emitting schema.gql without booting the api. */
-export const GRAPHQL_RESOLVERS: Function[] = [IamResolver, TenancyResolver, ApiKeysResolver, ProjectsResolver, AuditResolver, DatasetsResolver, StorageResolver, ModelsResolver, FineTuningResolver];
+export const GRAPHQL_RESOLVERS: Function[] = [IamResolver, TenancyResolver, ApiKeysResolver, ProjectsResolver, AuditResolver, DatasetsResolver, StorageResolver, ModelsResolver, FineTuningResolver, EndpointsResolver];

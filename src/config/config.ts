@@ -55,6 +55,11 @@ const envSchema = z.object({
   WORKERS: z.coerce.number().int().min(0).max(16).default(1),
   RECONCILE_SECONDS: z.coerce.number().int().min(1).default(30),
   JOB_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+  PREDICT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  MAX_PREDICT_ROWS: z.coerce.number().int().min(1).max(100000).default(1000),
+  PREDICT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(60),
+  DRIFT_WINDOW_SECONDS: z.coerce.number().int().min(10).default(3600),
+  DRIFT_MIN_ROWS: z.coerce.number().int().min(1).default(50),
 });
 
 export type Environment = z.input<typeof envSchema>;
@@ -103,6 +108,7 @@ export interface AppConfig {
   };
   datasets: { maxUploadBytes: number; retentionSweepSeconds: number };
   training: { pools: GpuPool[]; localWorkers: number; reconcileSeconds: number; jobAttempts: number };
+  serving: { rateLimitPerMinute: number; maxRows: number; timeoutSeconds: number; driftWindowSeconds: number; driftMinRows: number };
 }
 
 export class ConfigError extends Error {}
@@ -254,6 +260,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       localWorkers: env.WORKERS,
       reconcileSeconds: env.RECONCILE_SECONDS,
       jobAttempts: env.JOB_ATTEMPTS,
+    },
+    serving: {
+      rateLimitPerMinute: env.PREDICT_RATE_LIMIT_PER_MINUTE,
+      maxRows: env.MAX_PREDICT_ROWS,
+      timeoutSeconds: env.PREDICT_TIMEOUT_SECONDS,
+      driftWindowSeconds: env.DRIFT_WINDOW_SECONDS,
+      driftMinRows: env.DRIFT_MIN_ROWS,
     },
   };
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
 import { ApiKeyEntity } from '../modules/api-keys/api-key.entity';
 import { DatasetEntity, DatasetRetentionEntity, DatasetVersionEntity } from '../modules/datasets/dataset.entities';
+import { EndpointEntity, EndpointEventEntity } from '../modules/endpoints/endpoint.entities';
 import { FineTuningJobEntity, JobCheckpointEntity, JobEpochMetricsEntity, JobEventEntity } from '../modules/fine-tuning/fine-tuning.entities';
 import { UsageEventEntity } from '../modules/metering/usage-event.entity';
 import { ModelEntity, ModelVersionEntity } from '../modules/models/model.entities';
@@ -35,6 +36,8 @@ export const ENTITIES = [
   JobEpochMetricsEntity,
   JobCheckpointEntity,
   UsageEventEntity,
+  EndpointEntity,
+  EndpointEventEntity,
 ];
 
 /** Compiled migrations sit beside the compiled sources (dist/migrations). */

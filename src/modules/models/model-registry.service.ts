@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
+import type { DriftBaseline } from '../../contracts/inference';
 import type { EpochMetrics, ModelSummary, StoredObjectReport } from '../../contracts/training';
 import { DatasetEntity, DatasetVersionEntity } from '../datasets/dataset.entities';
 import type { FineTuningJobEntity } from '../fine-tuning/fine-tuning.entities';
@@ -28,7 +29,7 @@ export class ModelRegistryService {
   async registerFromJob(
     manager: EntityManager,
     job: FineTuningJobEntity,
-    result: { artifact: StoredObjectReport; metrics: EpochMetrics; epochs: number; backend: string; summary: ModelSummary },
+    result: { artifact: StoredObjectReport; metrics: EpochMetrics; epochs: number; backend: string; summary: ModelSummary; baseline?: DriftBaseline },
   ): Promise<ModelVersionEntity> {
     const training = await manager.getRepository(DatasetVersionEntity).findOneByOrFail({ id: job.trainingDatasetVersionId });
     const trainingDataset = await manager.getRepository(DatasetEntity).findOneByOrFail({ id: training.datasetId });
@@ -51,6 +52,7 @@ export class ModelRegistryService {
       backend: result.backend,
       region: result.artifact.region,
       modelCard: {},
+      driftBaseline: result.baseline ?? null,
     });
     version.modelCard = {
       model: { name: model.name, version: version.version, baseModel: job.baseModel, continuedFrom: job.baseModelVersionId },

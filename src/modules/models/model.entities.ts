@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import type { DriftBaseline } from '../../contracts/inference';
 
 @Entity('models')
 export class ModelEntity {
@@ -25,5 +26,6 @@ export class ModelVersionEntity {
   @Column('uuid', { name: 'training_dataset_version_ids', array: true }) trainingDatasetVersionIds: string[];
   @Column('text') backend: string;
   @Column('text') region: string;
+  @Column('jsonb', { name: 'drift_baseline', nullable: true }) driftBaseline: DriftBaseline | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
 }

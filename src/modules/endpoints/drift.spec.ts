@@ -1,0 +1,47 @@
+import type { DriftBaseline } from '../../contracts/inference';
+import { binOf, bucketsOf, driftReport, psi } from './drift';
+
+const baseline: DriftBaseline = {
+  rows: 1000,
+  features: [
+    { name: 'income', kind: 'numeric', binEdges: [10, 20, 30], proportions: [0.25, 0.25, 0.25, 0.25] },
+    { name: 'region', kind: 'categorical', proportions: { idf: 0.5, paca: 0.5 } },
+  ],
+  output: { kind: 'classes', proportions: { repaid: 0.8, default: 0.2 } },
+};
+
+function window(rows: { income: number; region: string; label: string }[]) {
+  const counts = new Map<string, number>();
+  for (const r of rows) for (const key of bucketsOf(baseline, r, { label: r.label })) counts.set(key, (counts.get(key) ?? 0) + 1);
+  return driftReport(baseline, counts, rows.length);
+}
+
+describe('drift', () => {
+  it('bins values by training edges', () => {
+    expect([5, 10, 15, 29.9, 30, 99].map((v) => binOf([10, 20, 30], v))).toEqual([0, 1, 1, 2, 3, 3]);
+  });
+
+  it('PSI is 0 for identical distributions and grows with the shift', () => {
+    expect(psi([0.5, 0.5], [50, 50])).toBeCloseTo(0, 6);
+    expect(psi([0.5, 0.5], [60, 40])).toBeLessThan(0.1);
+    expect(psi([0.5, 0.5], [95, 5])).toBeGreaterThan(0.25);
+  });
+
+  it('stays OK on rows drawn like the training data', () => {
+    const rows = Array.from({ length: 400 }, (_, i) => ({ income: [5, 15, 25, 35][i % 4], region: i % 2 ? 'idf' : 'paca', label: i % 5 === 0 ? 'default' : 'repaid' }));
+    expect(window(rows).status).toBe('OK');
+  });
+
+  it('raises ALERT when inputs shift, naming the feature', () => {
+    const rows = Array.from({ length: 400 }, (_, i) => ({ income: 50 + i, region: i % 2 ? 'idf' : 'paca', label: i % 5 === 0 ? 'default' : 'repaid' }));
+    const report = window(rows);
+    expect(report.status).toBe('ALERT');
+    expect(report.features.find((f) => f.name === 'income')!.psi).toBeGreaterThan(0.25);
+    expect(report.features.find((f) => f.name === 'region')!.psi).toBeLessThan(0.1);
+  });
+
+  it('counts unseen categories in their own bucket', () => {
+    const rows = Array.from({ length: 200 }, () => ({ income: 15, region: 'bretagne', label: 'repaid' }));
+    expect(window(rows).features.find((f) => f.name === 'region')!.psi).toBeGreaterThan(0.25);
+  });
+});
