@@ -15,6 +15,7 @@ import type { RuntimeConfig } from './config/runtime-config';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module';
 import { AuditModule } from './modules/audit/audit.module';
 import { AuditService } from './modules/audit/audit.service';
+import { BillingModule } from './modules/billing/billing.module';
 import { DatasetsModule } from './modules/datasets/datasets.module';
 import { MaintenanceModule } from './modules/maintenance/maintenance.module';
 import { StorageModule } from './modules/storage/storage.module';
@@ -55,6 +56,7 @@ export class AppModule {
         ApiKeysModule,
         ProjectsModule,
         BullModule.forRoot({ redis: config.redisUrl, prefix: `${config.redisPrefix}:bull` }),
+        BillingModule,
         StorageModule,
         DatasetsModule,
         ModelsModule,

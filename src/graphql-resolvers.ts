@@ -1,5 +1,6 @@
 import { ApiKeysResolver } from './modules/api-keys/api-keys.resolver';
 import { AuditResolver } from './modules/audit/audit.resolver';
+import { BillingResolver } from './modules/billing/billing.resolver';
 import { DatasetsResolver } from './modules/datasets/datasets.resolver';
 import { EndpointsResolver } from './modules/endpoints/endpoints.resolver';
 import { FineTuningResolver } from './modules/fine-tuning/fine-tuning.resolver';
@@ -10,4 +11,4 @@ import { ProjectsResolver } from './modules/projects/projects.resolver';
 import { TenancyResolver } from './modules/tenancy/tenancy.resolver';
 
 /** Every resolver class, for emitting schema.gql without booting the api. */
-export const GRAPHQL_RESOLVERS: Function[] = [IamResolver, TenancyResolver, ApiKeysResolver, ProjectsResolver, AuditResolver, DatasetsResolver, StorageResolver, ModelsResolver, FineTuningResolver, EndpointsResolver];
+export const GRAPHQL_RESOLVERS: Function[] = [IamResolver, TenancyResolver, ApiKeysResolver, ProjectsResolver, AuditResolver, DatasetsResolver, StorageResolver, ModelsResolver, FineTuningResolver, EndpointsResolver, BillingResolver];

@@ -39,7 +39,8 @@ async function bootstrap(): Promise<void> {
   app.useLogger(app.get(Logger));
   app.set('trust proxy', runtime.config.trustProxy);
   app.disable('x-powered-by');
-  app.use(...bodyParsing(runtime.config.graphql.bodyLimitBytes));
+  // JSON only where JSON is the contract: dataset uploads stream their body untouched.
+  app.use(['/graphql', '/v1/endpoints'], ...bodyParsing(runtime.config.graphql.bodyLimitBytes));
 
   await app.listen(runtime.config.port, runtime.config.host);
   const workers = startLocalWorkers(runtime.config, say);

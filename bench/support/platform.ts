@@ -1,6 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Client } from 'pg';
@@ -34,6 +36,8 @@ const MAIN_JS = join(REPO_ROOT, 'dist', 'src', 'main.js');
 export class Platform {
   /** stdout/stderr of the api: at LOG_LEVEL=warn, anything here is worth showing. */
   readonly output: string[] = [];
+  /** Set when the api was started with --inspect: the DevTools protocol endpoint. */
+  inspectorUrl?: string;
 
   private constructor(
     readonly baseUrl: string,
@@ -41,25 +45,28 @@ export class Platform {
     private readonly options: PlatformOptions,
     private readonly databaseName: string,
     private readonly redisPrefix: string,
+    private readonly storageDir: string,
   ) {}
 
   static async start(options: PlatformOptions): Promise<Platform> {
     const databaseName = `lutece_bench_${randomBytes(5).toString('hex')}`;
     const redisPrefix = `bench${randomBytes(5).toString('hex')}`;
     await withAdmin(options.adminDatabaseUrl, async (admin) => {
-      await admin.query(`CREATE DATABASE ${databaseName}`);
       // What the api does for itself outside production (enableAppRoleLogin); in production the
       // operator does it. Same statement as the first migration, so that one is then a no-op.
       await admin.query(`DO $$ BEGIN
           CREATE ROLE lutece_app NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`);
       await admin.query(`ALTER ROLE lutece_app LOGIN PASSWORD '${options.appRolePassword.replace(/'/g, "''")}'`);
+      await admin.query(`CREATE DATABASE ${databaseName}`);
     });
     const ownerUrl = withDatabase(options.adminDatabaseUrl, databaseName);
     const appUrl = new URL(ownerUrl);
     appUrl.username = 'lutece_app';
     appUrl.password = encodeURIComponent(options.appRolePassword);
     const port = await freePort();
+    // Object storage (datasets) stays out of the repository; nothing is uploaded anyway.
+    const storageDir = mkdtempSync(join(tmpdir(), 'lutece-bench-objects-'));
     const key = () => randomBytes(32).toString('base64');
 
     const child = spawn(process.execPath, [...options.nodeArgs, MAIN_JS], {
@@ -78,19 +85,36 @@ export class Platform {
         MASTER_KEYS: `bench:${key()}`,
         // Long enough for long BENCH_DURATION values: the token is issued once, before the runs.
         ACCESS_TOKEN_TTL_SECONDS: '3600',
+        STORAGE_DIR: storageDir,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const platform = new Platform(`http://127.0.0.1:${port}`, child, options, databaseName, redisPrefix);
+    const platform = new Platform(`http://127.0.0.1:${port}`, child, options, databaseName, redisPrefix, storageDir);
     child.stdout!.on('data', (chunk: Buffer) => platform.output.push(chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => platform.output.push(chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => {
+      platform.output.push(chunk.toString());
+      platform.inspectorUrl ??= /Debugger listening on (ws:\/\/\S+)/.exec(chunk.toString())?.[1];
+    });
     try {
       await platform.waitUntilReady();
+      // Start-up lines (e.g. "applied migrations") are printed whatever LOG_LEVEL says.
+      platform.output.length = 0;
     } catch (error) {
       await platform.stop();
       throw error;
     }
     return platform;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** The PostgreSQL backends connected to the api's database (its pool). */
+  async postgresBackendPids(): Promise<number[]> {
+    return withAdmin(this.options.adminDatabaseUrl, async (admin) =>
+      (await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [this.databaseName])).rows.map((r) => r.pid),
+    );
   }
 
   get exited(): boolean {
@@ -113,7 +137,7 @@ export class Platform {
     return { status: response.status, text, data: parsed.data, errors: parsed.errors };
   }
 
-  /** Stops the api, drops its database and deletes its Redis keys. Safe to call twice. */
+  /** Stops the api, drops its database and deletes its Redis keys and storage directory. Safe to call twice. */
   async stop(): Promise<void> {
     if (!this.exited) {
       const exited = new Promise((resolve) => this.child.once('exit', resolve));
@@ -128,6 +152,7 @@ export class Platform {
     await deleteRedisKeys(this.options.redisUrl, this.redisPrefix).catch((error: Error) =>
       this.options.say(`could not delete Redis keys ${this.redisPrefix}*: ${error.message}`),
     );
+    rmSync(this.storageDir, { recursive: true, force: true });
   }
 
   private async waitUntilReady(): Promise<void> {

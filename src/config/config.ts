@@ -60,6 +60,7 @@ const envSchema = z.object({
   PREDICT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(60),
   DRIFT_WINDOW_SECONDS: z.coerce.number().int().min(10).default(3600),
   DRIFT_MIN_ROWS: z.coerce.number().int().min(1).default(50),
+  PRICE_BOOK: z.string().optional(),
 });
 
 export type Environment = z.input<typeof envSchema>;
@@ -109,6 +110,7 @@ export interface AppConfig {
   datasets: { maxUploadBytes: number; retentionSweepSeconds: number };
   training: { pools: GpuPool[]; localWorkers: number; reconcileSeconds: number; jobAttempts: number };
   serving: { rateLimitPerMinute: number; maxRows: number; timeoutSeconds: number; driftWindowSeconds: number; driftMinRows: number };
+  priceBook: PriceBookEntry[];
 }
 
 export class ConfigError extends Error {}
@@ -132,6 +134,51 @@ const gpuPoolSchema = z.array(
     dedicatedTenantId: z.string().uuid().nullable().default(null),
   }),
 );
+
+export interface PriceBookEntry {
+  meter: 'GPU_SECONDS' | 'CPU_SECONDS' | 'PREDICTIONS' | 'STORAGE_GB_HOURS';
+  /** Empty: any GPU class (and meters without one). */
+  gpuClass: string;
+  /** Integer micro-euros per unit. */
+  unitPriceMicroEur: number;
+  effectiveFrom: Date;
+}
+
+/** Default prices (micro-euros per unit), in force since the epoch unless PRICE_BOOK says otherwise. */
+export const DEFAULT_PRICE_BOOK = [
+  { meter: 'GPU_SECONDS', gpuClass: 'H100', unitPriceMicroEur: 2200 },
+  { meter: 'GPU_SECONDS', gpuClass: 'A100', unitPriceMicroEur: 1250 },
+  { meter: 'GPU_SECONDS', gpuClass: 'L40S', unitPriceMicroEur: 520 },
+  { meter: 'GPU_SECONDS', gpuClass: 'L4', unitPriceMicroEur: 230 },
+  { meter: 'GPU_SECONDS', gpuClass: 'T4', unitPriceMicroEur: 150 },
+  { meter: 'GPU_SECONDS', gpuClass: '', unitPriceMicroEur: 230 },
+  { meter: 'CPU_SECONDS', gpuClass: '', unitPriceMicroEur: 12 },
+  { meter: 'PREDICTIONS', gpuClass: '', unitPriceMicroEur: 20 },
+  { meter: 'STORAGE_GB_HOURS', gpuClass: '', unitPriceMicroEur: 40 },
+];
+
+const priceBookSchema = z.array(
+  z.object({
+    meter: z.enum(['GPU_SECONDS', 'CPU_SECONDS', 'PREDICTIONS', 'STORAGE_GB_HOURS']),
+    gpuClass: z.string().default(''),
+    unitPriceMicroEur: z.number().int().min(0),
+    effectiveFrom: z.coerce.date().default(new Date(0)),
+  }),
+);
+
+export function parsePriceBook(raw: string | undefined): PriceBookEntry[] {
+  let json: unknown = DEFAULT_PRICE_BOOK;
+  if (raw) {
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      throw new ConfigError('PRICE_BOOK must be a JSON array of prices');
+    }
+  }
+  const parsed = priceBookSchema.safeParse(json);
+  if (!parsed.success) throw new ConfigError(`PRICE_BOOK: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
 
 /** The laptop default: one shared pool, served by the local worker `npm start` runs. */
 export const DEFAULT_GPU_POOLS = '[{"id":"fr-par-l4","region":"fr-par","gpuClass":"L4","priceClass":"standard"}]';
@@ -268,6 +315,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       driftWindowSeconds: env.DRIFT_WINDOW_SECONDS,
       driftMinRows: env.DRIFT_MIN_ROWS,
     },
+    priceBook: parsePriceBook(env.PRICE_BOOK),
   };
 }
 

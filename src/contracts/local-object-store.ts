@@ -4,6 +4,7 @@ import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
 import { HashTap } from './hash-tap';
 import type { ObjectStore, WrittenObject } from './object-store';
 
@@ -34,12 +35,19 @@ export class LocalObjectStore implements ObjectStore {
     await mkdir(dirname(temporary), { recursive: true, mode: 0o700 });
     await mkdir(dirname(target), { recursive: true, mode: 0o700 });
     const tap = new HashTap();
+    const file = createWriteStream(temporary, { mode: 0o600 });
+    // Wait for the file to exist before anything can fail, so the cleanup below always finds it.
+    await once(file, 'open');
     try {
-      await pipeline(body, tap, createWriteStream(temporary, { mode: 0o600 }));
+      await pipeline(body, tap, file);
       await fsyncPath(temporary);
       await rename(temporary, target);
       await fsyncPath(dirname(target));
     } catch (error) {
+      if (!file.closed) {
+        file.destroy();
+        await once(file, 'close').catch(() => undefined);
+      }
       await rm(temporary, { force: true });
       throw error;
     }

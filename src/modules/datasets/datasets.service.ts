@@ -10,6 +10,7 @@ import { currentContext, currentManager, currentTenantId, getRepository } from '
 import { actorOf } from '../../common/request-context/principal';
 import { AuditService } from '../audit/audit.service';
 import { ProjectEntity } from '../projects/project.entity';
+import { loadReadableProject } from '../projects/project-access';
 import { DatasetErasureService } from './dataset-erasure.service';
 import { loadReadableDataset, loadReadableVersion, readableDatasets } from './dataset-access';
 import { toDatasetModel, toVersionModel } from './dataset-models';
@@ -90,8 +91,8 @@ export class DatasetsService {
 
   async list(projectId: string, first?: number, after?: string) {
     const page = parsePageRequest(first, after);
-    if (!isUuid(projectId)) throw badInput('projectId', 'must be a UUID');
-    const query = readableDatasets().andWhere('d.project_id = :projectId', { projectId: projectId.toLowerCase() });
+    const project = await loadReadableProject(projectId);
+    const query = readableDatasets().andWhere('d.project_id = :projectId', { projectId: project.id });
     const totalCount = await query.clone().getCount();
     if (page.after) query.andWhere('(d.created_at, d.id) < (:createdAt, :id)', page.after);
     const rows = await query.orderBy('d.created_at', 'DESC').addOrderBy('d.id', 'DESC').take(page.first + 1).getMany();

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
-import { UsageLedgerService } from '../metering/usage-ledger.service';
 import { StorageModule } from '../storage/storage.module';
 import { DriftMonitorService } from './drift-monitor.service';
 import { EndpointDriftService } from './endpoint-drift.service';
@@ -13,7 +12,7 @@ import { ServingStateService } from './serving-state.service';
 
 @Module({
   imports: [AuditModule, StorageModule],
-  providers: [EndpointsService, EndpointsResolver, EndpointDriftService, DriftMonitorService, InferenceClientService, PredictionService, ServingStateService, UsageLedgerService],
+  providers: [EndpointsService, EndpointsResolver, EndpointDriftService, DriftMonitorService, InferenceClientService, PredictionService, ServingStateService],
   controllers: [EndpointsController],
 })
 export class EndpointsModule {}

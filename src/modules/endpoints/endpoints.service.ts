@@ -14,6 +14,7 @@ import { placeJob } from '../fine-tuning/placement';
 import { ModelEntity, ModelVersionEntity } from '../models/model.entities';
 import { toModelVersionModel } from '../models/model-views';
 import { ProjectEntity } from '../projects/project.entity';
+import { loadReadableProject } from '../projects/project-access';
 import { EncryptedObjectsService } from '../storage/encrypted-objects.service';
 import { StoredObjectEntity } from '../storage/storage.entities';
 import { TenantEntity } from '../tenancy/tenant.entity';
@@ -143,8 +144,8 @@ export class EndpointsService {
 
   async list(projectId: string, first?: number, after?: string) {
     const page = parsePageRequest(first, after);
-    if (!isUuid(projectId)) throw badInput('projectId', 'must be a UUID');
-    const query = this.readable().andWhere('e.project_id = :projectId', { projectId: projectId.toLowerCase() });
+    const project = await loadReadableProject(projectId);
+    const query = this.readable().andWhere('e.project_id = :projectId', { projectId: project.id });
     const totalCount = await query.clone().getCount();
     if (page.after) query.andWhere('(e.created_at, e.id) < (:createdAt, :id)', page.after);
     const rows = await query.orderBy('e.created_at', 'DESC').addOrderBy('e.id', 'DESC').take(page.first + 1).getMany();

@@ -8,6 +8,7 @@ import { currentManager, getRepository } from '../../common/request-context/requ
 import type { RuntimeConfig } from '../../config/runtime-config';
 import { canonicalJson } from '../audit/audit-chain';
 import { AuditService } from '../audit/audit.service';
+import { BudgetService } from '../billing/budget.service';
 import type { ObjectRef, ModelSummary } from '../../contracts/training';
 import { meterForBackend } from '../../contracts/training';
 import { UsageLedgerService } from '../metering/usage-ledger.service';
@@ -40,6 +41,7 @@ export class PredictionService {
     private readonly ledger: UsageLedgerService,
     private readonly drift: DriftMonitorService,
     private readonly audit: AuditService,
+    private readonly budgets: BudgetService,
   ) {}
 
   async predict(endpointId: string, inputs: unknown): Promise<PredictionResultModel> {
@@ -52,6 +54,7 @@ export class PredictionService {
     const { rows, errors } = validatePredictionInputs(version.summary as unknown as ModelSummary, inputs);
     if (errors.length) throw badInput(errors);
     await this.rateLimit(endpoint.tenantId, endpoint.id, endpoint.rateLimitPerMinute);
+    await this.budgets.assertCanSpend(currentManager(), endpoint.tenantId);
 
     const requestId = randomUUID();
     const result = await this.inference.predict(endpoint.poolId, {
@@ -110,6 +113,7 @@ export class PredictionService {
         requestId,
       },
     });
+    await this.budgets.checkAlerts(manager, endpoint.tenantId);
     await this.drift.observe(endpoint, version.driftBaseline, rows, result.outputs);
     await this.drift.checkThresholds(endpoint);
     return { outputs: result.outputs, modelVersionId: version.id, latencyMs, coldStart: result.coldStart };

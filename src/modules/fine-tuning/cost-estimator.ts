@@ -1,19 +1,9 @@
 import Decimal from 'decimal.js';
 
-/** Default price book, integer micro-euros per accelerator-second (issue #6 makes it per tenant). */
-export const DEFAULT_MICRO_EUR_PER_SECOND: Record<string, number> = {
-  H100: 2200,
-  A100: 1250,
-  L40S: 520,
-  L4: 230,
-  T4: 150,
-  CPU: 12,
-};
-
 /** Loading data, compiling the model and writing a checkpoint per epoch, before calibration. */
 export const FIXED_OVERHEAD_SECONDS = 15;
-const LOW_FACTOR = new Decimal('0.6');
-const HIGH_FACTOR = new Decimal('1.8');
+/** Before calibration the throughput is a documented default, hence a wide range; after, narrower. */
+const RANGE = { default: [new Decimal('0.6'), new Decimal('1.8')], calibrated: [new Decimal('0.8'), new Decimal('1.25')] } as const;
 
 export interface CostEstimate {
   gpuSeconds: string;
@@ -34,8 +24,19 @@ export function microEurosToEur(micro: Decimal.Value): string {
  * arithmetic from integer micro-euro prices. The range reflects how uncertain an uncalibrated
  * throughput is.
  */
-export function estimateTrainingCost(input: { rows: number; epochs: number; samplesPerSecond: number; gpuClass: string; family: string }): CostEstimate {
-  const unitMicro = DEFAULT_MICRO_EUR_PER_SECOND[input.gpuClass.toUpperCase()] ?? DEFAULT_MICRO_EUR_PER_SECOND.L4;
+export function estimateTrainingCost(input: {
+  rows: number;
+  epochs: number;
+  samplesPerSecond: number;
+  /** Finished jobs the throughput was measured on; 0 means the family's default. */
+  calibrationJobs: number;
+  unitPriceMicro: number;
+  gpuClass: string;
+  family: string;
+}): CostEstimate {
+  const unitMicro = input.unitPriceMicro;
+  const [lowFactor, highFactor] = input.calibrationJobs > 0 ? RANGE.calibrated : RANGE.default;
+  const throughput = input.calibrationJobs > 0 ? `measured on the last ${input.calibrationJobs} finished ${input.family} job(s) of this pool` : `${input.family} default throughput`;
   const seconds = new Decimal(input.rows).mul(input.epochs).div(input.samplesPerSecond).add(FIXED_OVERHEAD_SECONDS).toDecimalPlaces(3, Decimal.ROUND_UP);
   const amountMicro = seconds.mul(unitMicro).toDecimalPlaces(0, Decimal.ROUND_HALF_UP);
   return {
@@ -43,8 +44,8 @@ export function estimateTrainingCost(input: { rows: number; epochs: number; samp
     amountEur: microEurosToEur(amountMicro),
     gpuClass: input.gpuClass,
     unitPriceEur: microEurosToEur(unitMicro),
-    lowEur: microEurosToEur(amountMicro.mul(LOW_FACTOR).toDecimalPlaces(0)),
-    highEur: microEurosToEur(amountMicro.mul(HIGH_FACTOR).toDecimalPlaces(0)),
-    basis: `${input.rows} rows × ${input.epochs} epochs at ${input.samplesPerSecond} samples/s (${input.family} default throughput) + ${FIXED_OVERHEAD_SECONDS} s overhead, ${microEurosToEur(unitMicro)} €/s on ${input.gpuClass}`,
+    lowEur: microEurosToEur(amountMicro.mul(lowFactor).toDecimalPlaces(0)),
+    highEur: microEurosToEur(amountMicro.mul(highFactor).toDecimalPlaces(0)),
+    basis: `${input.rows} rows × ${input.epochs} epochs at ${Math.round(input.samplesPerSecond)} samples/s (${throughput}) + ${FIXED_OVERHEAD_SECONDS} s overhead, ${microEurosToEur(unitMicro)} €/s on ${input.gpuClass}`,
   };
 }

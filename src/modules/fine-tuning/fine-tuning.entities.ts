@@ -33,6 +33,8 @@ export class FineTuningJobEntity {
   @Column('text', { name: 'created_by', nullable: true }) createdBy: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @Column('timestamptz', { name: 'started_at', nullable: true }) startedAt: Date | null;
+  /** Median training throughput once finished; calibrates later estimates. */
+  @Column('double precision', { name: 'samples_per_second', nullable: true }) samplesPerSecond: number | null;
   @Column('timestamptz', { name: 'finished_at', nullable: true }) finishedAt: Date | null;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
 }

@@ -2,7 +2,6 @@ import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { WORKER_EVENTS_QUEUE } from '../../contracts/training';
 import { AuditModule } from '../audit/audit.module';
-import { UsageLedgerService } from '../metering/usage-ledger.service';
 import { ModelsModule } from '../models/models.module';
 import { StorageModule } from '../storage/storage.module';
 import { FineTuningResolver } from './fine-tuning.resolver';
@@ -24,7 +23,6 @@ import { WorkerEventsProcessor } from './worker-events.processor';
     JobSubscriptionService,
     JobUpdatesService,
     TrainingQueueService,
-    UsageLedgerService,
     WorkerEventsProcessor,
   ],
   exports: [JobReconcilerService],

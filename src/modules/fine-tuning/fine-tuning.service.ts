@@ -12,9 +12,13 @@ import { currentContext, currentManager, currentTenantId, getRepository } from '
 import type { RuntimeConfig } from '../../config/runtime-config';
 import { redisKeys } from '../../contracts/training';
 import { AuditService } from '../audit/audit.service';
+import { BudgetService } from '../billing/budget.service';
+import { eurToMicro } from '../billing/money';
+import { PricingService } from '../billing/pricing.service';
 import { DatasetEntity, DatasetVersionEntity } from '../datasets/dataset.entities';
 import { ModelEntity, ModelVersionEntity } from '../models/model.entities';
 import { ProjectEntity } from '../projects/project.entity';
+import { loadReadableProject } from '../projects/project-access';
 import { TenantEntity } from '../tenancy/tenant.entity';
 import { BASE_MODEL_CATALOGUE, BaseModelSpec } from './base-models';
 import { estimateTrainingCost } from './cost-estimator';
@@ -48,6 +52,8 @@ export class FineTuningService {
     private readonly queue: TrainingQueueService,
     private readonly payloads: JobPayloadBuilder,
     private readonly updates: JobUpdatesService,
+    private readonly budgets: BudgetService,
+    private readonly pricing: PricingService,
   ) {}
 
   baseModels(): BaseModelModel[] {
@@ -90,8 +96,11 @@ export class FineTuningService {
       resultModelVersionId: null,
       createdBy: actorOf(currentContext().principal).actorId,
       startedAt: null,
+      samplesPerSecond: null,
       finishedAt: null,
     });
+    // With a hard cap, the estimate is reserved under a lock on the budget row, before the job exists.
+    await this.budgets.reserve(currentManager(), job.tenantId, 'fine_tuning_job', job.id, eurToMicro(checked.estimate.amountEur));
     try {
       await getRepository(FineTuningJobEntity).insert(job);
     } catch (error) {
@@ -126,8 +135,8 @@ export class FineTuningService {
 
   async list(projectId: string, status: JobStatus | undefined, first?: number, after?: string) {
     const page = parsePageRequest(first, after);
-    if (!isUuid(projectId)) throw badInput('projectId', 'must be a UUID');
-    const query = this.readable().andWhere('j.project_id = :projectId', { projectId: projectId.toLowerCase() });
+    const project = await loadReadableProject(projectId);
+    const query = this.readable().andWhere('j.project_id = :projectId', { projectId: project.id });
     if (status) query.andWhere('j.status = :status', { status });
     const totalCount = await query.clone().getCount();
     if (page.after) query.andWhere('(j.created_at, j.id) < (:createdAt, :id)', page.after);
@@ -145,6 +154,7 @@ export class FineTuningService {
     const repository = getRepository(FineTuningJobEntity);
     if (job.status === 'QUEUED' && (await this.queue.removeIfWaiting(job.poolId, job.id))) {
       await repository.update({ id: job.id }, { status: 'CANCELLED', finishedAt: new Date(), cancelRequestedAt: new Date() });
+      await this.budgets.release(currentManager(), 'fine_tuning_job', job.id);
       await this.event(job, 'info', 'cancelled before a worker started it');
     } else {
       await repository.update({ id: job.id }, { cancelRequestedAt: new Date() });
@@ -202,8 +212,33 @@ export class FineTuningService {
     if ('reason' in placement) throw badInput('gpuClass', placement.reason);
 
     const rows = Number(training.rowCount);
-    const estimate = estimateTrainingCost({ rows, epochs: input.hyperparameters.epochs, samplesPerSecond: spec.defaultSamplesPerSecond, gpuClass: placement.pool.gpuClass, family: spec.id });
+    const throughput = await this.calibratedThroughput(spec, placement.pool.id);
+    const price = await this.pricing.priceAt(currentManager(), tenantId, 'GPU_SECONDS', placement.pool.gpuClass, new Date());
+    const estimate = estimateTrainingCost({
+      rows,
+      epochs: input.hyperparameters.epochs,
+      samplesPerSecond: throughput.samplesPerSecond,
+      calibrationJobs: throughput.jobs,
+      unitPriceMicro: price.unitPriceMicro,
+      gpuClass: placement.pool.gpuClass,
+      family: spec.id,
+    });
     return { spec, project, training, validation, baseModelVersion, estimate: { ...estimate, pool: placement.pool.id }, poolId: placement.pool.id, region: placement.pool.region, gpuClass: placement.pool.gpuClass };
+  }
+
+  /**
+   * Median training throughput of the last finished jobs of this family on this pool (the api sees
+   * only the tenant's own jobs); the family's documented default before there are any.
+   */
+  private async calibratedThroughput(spec: BaseModelSpec, poolId: string): Promise<{ samplesPerSecond: number; jobs: number }> {
+    const rows: { samples_per_second: number }[] = await currentManager().query(
+      `SELECT samples_per_second FROM fine_tuning_jobs WHERE base_model = $1 AND pool_id = $2 AND status = 'SUCCEEDED' AND samples_per_second > 0
+        ORDER BY finished_at DESC LIMIT 20`,
+      [spec.id, poolId],
+    );
+    if (rows.length === 0) return { samplesPerSecond: spec.defaultSamplesPerSecond, jobs: 0 };
+    const sorted = rows.map((r) => r.samples_per_second).sort((a, b) => a - b);
+    return { samplesPerSecond: sorted[Math.floor(sorted.length / 2)], jobs: rows.length };
   }
 
   /** Another tenant's version, another project's, or an erased dataset's: all NOT_FOUND. */

@@ -3,14 +3,15 @@ import type { EntityManager } from 'typeorm';
 import { StoredObjectEntity } from '../storage/storage.entities';
 import { ModelVersionEntity } from '../models/model.entities';
 import { toModelVersionModel } from '../models/model-views';
-import { FineTuningJobEntity, JobCheckpointEntity, JobEpochMetricsEntity, JobEventEntity } from './fine-tuning.entities';
+import { microToEur } from '../billing/money';
+import { FineTuningJobEntity, JobCheckpointEntity, JobEpochMetricsEntity, JobEventEntity, TERMINAL_STATUSES } from './fine-tuning.entities';
 import { FineTuningJobModel } from './models/fine-tuning.model';
 
 const RECENT_EVENTS = 100;
 
 /** The full GraphQL view of a job, read in the caller's (tenant-scoped) transaction. */
 export async function loadJobView(manager: EntityManager, job: FineTuningJobEntity): Promise<FineTuningJobModel> {
-  const [metrics, events, checkpoints, resultVersion, [{ seconds }]] = await Promise.all([
+  const [metrics, events, checkpoints, resultVersion, [{ seconds, amount }]] = await Promise.all([
     manager.getRepository(JobEpochMetricsEntity).find({ where: { jobId: job.id }, order: { epoch: 'ASC' } }),
     manager.getRepository(JobEventEntity).find({ where: { jobId: job.id }, order: { id: 'DESC' }, take: RECENT_EVENTS }),
     manager
@@ -22,7 +23,8 @@ export async function loadJobView(manager: EntityManager, job: FineTuningJobEnti
       .getMany() as Promise<(JobCheckpointEntity & { object: StoredObjectEntity })[]>,
     job.resultModelVersionId ? manager.getRepository(ModelVersionEntity).findOneBy({ id: job.resultModelVersionId }) : Promise.resolve(null),
     manager.query(
-      `SELECT coalesce(sum(quantity), 0)::text AS seconds FROM usage_events WHERE source_type = 'fine_tuning_job' AND source_id = $1 AND meter IN ('GPU_SECONDS', 'CPU_SECONDS')`,
+      `SELECT coalesce(sum(quantity) FILTER (WHERE meter IN ('GPU_SECONDS', 'CPU_SECONDS')), 0)::text AS seconds, coalesce(sum(amount_micro), 0)::text AS amount
+         FROM usage_events WHERE source_type = 'fine_tuning_job' AND source_id = $1`,
       [job.id],
     ),
   ]);
@@ -45,7 +47,8 @@ export async function loadJobView(manager: EntityManager, job: FineTuningJobEnti
     checkpoints: checkpoints.map((c) => ({ id: c.objectId, epoch: c.epoch, sha256: c.object.sha256, sizeBytes: c.object.sizeBytes, storageRegion: c.object.region, createdAt: c.createdAt })),
     resultModelVersion: resultVersion ? toModelVersionModel(resultVersion) : null,
     gpuSeconds: new Decimal(seconds).toFixed(3),
-    costEur: new Decimal(seconds).mul(job.estimate.unitPriceEur).toFixed(6),
+    costEur: microToEur(amount),
+    costToEstimateRatio: TERMINAL_STATUSES.includes(job.status) && Number(job.estimate.amountEur) > 0 ? new Decimal(amount).div(1_000_000).div(job.estimate.amountEur).toDecimalPlaces(4).toNumber() : null,
     estimate: { ...job.estimate, pool: job.poolId },
     pool: job.poolId,
     region: job.region,

@@ -35,8 +35,14 @@ describe('placeJob', () => {
 
 describe('estimateTrainingCost', () => {
   it('prices in exact decimals from integer micro-euros', () => {
-    const estimate = estimateTrainingCost({ rows: 344, epochs: 30, samplesPerSecond: 20000, gpuClass: 'L4', family: 'tabular-classifier' });
+    const estimate = estimateTrainingCost({ rows: 344, epochs: 30, samplesPerSecond: 20000, calibrationJobs: 0, unitPriceMicro: 230, gpuClass: 'L4', family: 'tabular-classifier' });
     // 344 × 30 / 20000 = 0.516 s, + 15 s overhead = 15.516 s × 230 µ€/s = 3568.68 → 3569 µ€
     expect(estimate).toMatchObject({ gpuSeconds: '15.516', amountEur: '0.003569', unitPriceEur: '0.000230', lowEur: '0.002141', highEur: '0.006424' });
+  });
+
+  it('narrows the range once the throughput is calibrated on finished jobs', () => {
+    const estimate = estimateTrainingCost({ rows: 344, epochs: 30, samplesPerSecond: 5000, calibrationJobs: 4, unitPriceMicro: 230, gpuClass: 'L4', family: 'tabular-classifier' });
+    expect(estimate.basis).toContain('measured on the last 4 finished tabular-classifier job(s)');
+    expect(Number(estimate.highEur) / Number(estimate.amountEur)).toBeCloseTo(1.25, 2);
   });
 });

@@ -9,6 +9,8 @@ import type { RuntimeConfig } from '../../config/runtime-config';
 import { WORKER_EVENTS_QUEUE, WorkerEvent, redisKeys } from '../../contracts/training';
 import { withScopedTransaction } from '../../database/scoped-transaction';
 import { AuditService } from '../audit/audit.service';
+import { BudgetService } from '../billing/budget.service';
+import { microToEur } from '../billing/money';
 import { DatasetVersionEntity } from '../datasets/dataset.entities';
 import { UsageLedgerService } from '../metering/usage-ledger.service';
 import { ModelRegistryService } from '../models/model-registry.service';
@@ -36,6 +38,7 @@ export class WorkerEventsProcessor {
     private readonly registry: ModelRegistryService,
     private readonly audit: AuditService,
     private readonly updates: JobUpdatesService,
+    private readonly budgets: BudgetService,
   ) {}
 
   @Process({ concurrency: 4 })
@@ -116,6 +119,8 @@ export class WorkerEventsProcessor {
           occurredAt: new Date(event.at),
           details: { attempt: event.attempt, segment: event.segment, backend: event.backend, pool: job.poolId },
         });
+        await this.stopAtReservation(manager, job);
+        await this.budgets.checkAlerts(manager, job.tenantId);
         return;
       case 'job.log':
         await this.event(manager, job, event.level, event.message.slice(0, 1000));
@@ -124,7 +129,16 @@ export class WorkerEventsProcessor {
         if (terminal) return;
         await this.objects.recordReported(manager, job.tenantId, 'MODEL_ARTIFACT', event.artifact);
         const version = await this.registry.registerFromJob(manager, { ...job, node: job.node }, event);
-        await jobs.update({ id: job.id }, { status: 'SUCCEEDED', progress: 1, finishedAt: new Date(event.at), resultModelVersionId: version.id, error: null, backend: event.backend });
+        await jobs.update({ id: job.id }, {
+          status: 'SUCCEEDED',
+          progress: 1,
+          finishedAt: new Date(event.at),
+          resultModelVersionId: version.id,
+          error: null,
+          backend: event.backend,
+          samplesPerSecond: await this.medianSamplesPerSecond(manager, job.id),
+        });
+        await this.budgets.release(manager, 'fine_tuning_job', job.id);
         await this.event(manager, job, 'info', `succeeded after ${event.epochs} epochs; model version ${version.version} registered`);
         await this.audit.append(manager, job.tenantId, {
           action: 'model_version.create',
@@ -143,16 +157,36 @@ export class WorkerEventsProcessor {
           return;
         }
         await jobs.update({ id: job.id }, { status: 'FAILED', error: event.error.slice(0, 500), finishedAt: new Date(event.at) });
+        await this.budgets.release(manager, 'fine_tuning_job', job.id);
         await this.event(manager, job, 'error', `failed: ${event.error}`);
         await this.cleanup(job.id);
         return;
       case 'job.cancelled':
         if (terminal) return;
         await jobs.update({ id: job.id }, { status: 'CANCELLED', finishedAt: new Date(event.at) });
+        await this.budgets.release(manager, 'fine_tuning_job', job.id);
         await this.event(manager, job, 'info', `cancelled during epoch ${event.epoch + 1}`);
         await this.cleanup(job.id);
         return;
     }
+  }
+
+  /** A hard-capped job whose measured cost reaches its reservation is stopped, with the reason shown. */
+  private async stopAtReservation(manager: EntityManager, job: FineTuningJobEntity): Promise<void> {
+    if (job.cancelRequestedAt || TERMINAL_STATUSES.includes(job.status)) return;
+    const used = await this.ledger.amountMicro(manager, 'fine_tuning_job', job.id);
+    const { usedUp, reservedMicro } = await this.budgets.reservationUsedUp(manager, 'fine_tuning_job', job.id, used);
+    if (!usedUp) return;
+    const reason = `stopped: its budget reservation of ${microToEur(reservedMicro.toString())} EUR is used up (hard cap)`;
+    await manager.getRepository(FineTuningJobEntity).update({ id: job.id }, { cancelRequestedAt: new Date(), error: reason });
+    await this.redis.set(redisKeys.cancel(this.config.redisPrefix, job.id), '1', 'EX', 7 * 86400);
+    await this.event(manager, job, 'warn', reason);
+    await this.audit.append(manager, job.tenantId, { action: 'job.budget_stop', resourceType: 'FineTuningJob', resourceId: job.id, actor: { actorType: 'system', actorId: 'budget' }, details: { reservedEur: microToEur(reservedMicro.toString()), usedEur: microToEur(used.toString()) } });
+  }
+
+  private async medianSamplesPerSecond(manager: EntityManager, jobId: string): Promise<number | null> {
+    const [{ median }] = await manager.query(`SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY samples_per_second) AS median FROM job_epoch_metrics WHERE job_id = $1 AND samples_per_second > 0`, [jobId]);
+    return median === null ? null : Number(median);
   }
 
   private async event(manager: EntityManager, job: FineTuningJobEntity, level: 'info' | 'warn' | 'error', message: string): Promise<void> {

@@ -5,6 +5,7 @@ import { abilityToSql } from '../../common/authz/ability-sql';
 import { badInput, notFound } from '../../common/errors/app-error';
 import { isUuid, requireUuid } from '../../common/errors/validation';
 import { parsePageRequest, toPage } from '../../common/pagination/cursor';
+import { loadReadableProject } from '../projects/project-access';
 import { currentTenantId, getRepository } from '../../common/request-context/request-context';
 import { ModelEntity, ModelVersionEntity } from './model.entities';
 import { toModelModel, toModelVersionModel } from './model-views';
@@ -14,8 +15,8 @@ import { ModelVersionModel } from './models/model.model';
 export class ModelsService {
   async list(projectId: string, first?: number, after?: string) {
     const page = parsePageRequest(first, after);
-    if (!isUuid(projectId)) throw badInput('projectId', 'must be a UUID');
-    const query = this.readable().andWhere('m.project_id = :projectId', { projectId: projectId.toLowerCase() });
+    const project = await loadReadableProject(projectId);
+    const query = this.readable().andWhere('m.project_id = :projectId', { projectId: project.id });
     const totalCount = await query.clone().getCount();
     if (page.after) query.andWhere('(m.created_at, m.id) < (:createdAt, :id)', page.after);
     const rows = await query.orderBy('m.created_at', 'DESC').addOrderBy('m.id', 'DESC').take(page.first + 1).getMany();

@@ -1,16 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { assertCan, currentAbility } from '../../common/authz/access';
-import { abilityToSql } from '../../common/authz/ability-sql';
-import { conflict, notFound } from '../../common/errors/app-error';
-import { FieldErrors, requireUuid } from '../../common/errors/validation';
+import { assertCan } from '../../common/authz/access';
+import { conflict } from '../../common/errors/app-error';
+import { FieldErrors } from '../../common/errors/validation';
 import { parsePageRequest, toPage } from '../../common/pagination/cursor';
 import { currentContext, currentTenantId, getRepository } from '../../common/request-context/request-context';
 import { AuditService } from '../audit/audit.service';
 import { CreateProjectInput, ProjectModel, UpdateProjectInput } from './models/project.model';
+import { loadReadableProject, readableProjects } from './project-access';
 import { ProjectEntity } from './project.entity';
-
-const PROJECT_COLUMNS = { id: 'p.id' };
 
 function toModel(project: ProjectEntity): ProjectModel {
   const { id, name, description, dataClassification, archivedAt, createdAt, updatedAt } = project;
@@ -90,17 +88,12 @@ export class ProjectsService {
     return this.get(project.id);
   }
 
-  /** Projects the caller may read, as SQL: a project-bound API key sees its project only. */
   private readable() {
-    const query = getRepository(ProjectEntity).createQueryBuilder('p').where('p.tenant_id = :tenantId', { tenantId: currentTenantId() });
-    const allowed = abilityToSql(currentAbility(), 'read', 'Project', PROJECT_COLUMNS);
-    return allowed ? query.andWhere(allowed.sql, allowed.params) : query.andWhere('FALSE');
+    return readableProjects();
   }
 
-  private async load(id: string): Promise<ProjectEntity> {
-    const project = await this.readable().andWhere('p.id = :id', { id: requireUuid(id) }).getOne();
-    if (!project) throw notFound('Project');
-    return project;
+  private load(id: string): Promise<ProjectEntity> {
+    return loadReadableProject(id, 'id');
   }
 
   private async saving<T>(write: () => Promise<T>): Promise<T> {

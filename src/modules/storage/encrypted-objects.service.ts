@@ -128,6 +128,9 @@ export class EncryptedObjectsService {
     });
     const source = await this.store.read(object.storageKey);
     source.on('error', (error) => decryptor.destroy(error));
+    // Integrity errors can fire before the caller consumes the stream: keep the stream errored
+    // (consumers see it through pipeline/finished) instead of crashing on an unhandled event.
+    decryptor.on('error', () => undefined);
     return source.pipe(decryptor);
   }
 

@@ -83,7 +83,8 @@ export class FineTuningJobModel {
   @Field(() => [CheckpointModel]) checkpoints: CheckpointModel[];
   @Field(() => ModelVersionModel, { nullable: true }) resultModelVersion: ModelVersionModel | null;
   @Field({ description: 'Accelerator-seconds recorded in the usage ledger (decimal string)' }) gpuSeconds: string;
-  @Field({ description: 'Cost of the recorded seconds, EUR (decimal string)' }) costEur: string;
+  @Field({ description: 'Actual cost so far from the usage ledger, EUR (decimal string)' }) costEur: string;
+  @Field(() => Float, { nullable: true, description: 'Actual cost / estimate, once the job has finished' }) costToEstimateRatio: number | null;
   @Field(() => CostEstimateModel) estimate: CostEstimateModel;
   @Field() pool: string;
   @Field() region: string;
