@@ -10,6 +10,9 @@ import { AuditService } from '../audit/audit.service';
 import { DatasetErasureService } from '../datasets/dataset-erasure.service';
 import { DatasetEntity, DatasetRetentionEntity } from '../datasets/dataset.entities';
 import { EncryptedObjectsService } from '../storage/encrypted-objects.service';
+import { InvoicesService } from '../billing/invoices.service';
+import { UsageLedgerService } from '../metering/usage-ledger.service';
+import Decimal from 'decimal.js';
 import { JobReconcilerService } from '../fine-tuning/job-reconciler.service';
 import { MAINTENANCE_QUEUE, RewrapJob } from './maintenance.jobs';
 
@@ -28,6 +31,8 @@ export class MaintenanceProcessor implements OnModuleInit {
     private readonly erasure: DatasetErasureService,
     private readonly audit: AuditService,
     private readonly reconciler: JobReconcilerService,
+    private readonly ledger: UsageLedgerService,
+    private readonly invoices: InvoicesService,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -35,6 +40,60 @@ export class MaintenanceProcessor implements OnModuleInit {
     await this.queue.add('retention-sweep', {}, { repeat: { every }, jobId: 'retention-sweep', removeOnComplete: 10, removeOnFail: 50 });
     const reconcileEvery = this.config.training.reconcileSeconds * 1000;
     await this.queue.add('reconcile-jobs', {}, { repeat: { every: reconcileEvery }, jobId: 'reconcile-jobs', removeOnComplete: 10, removeOnFail: 50 });
+    await this.queue.add('storage-metering', {}, { repeat: { cron: '5 * * * *' }, jobId: 'storage-metering', removeOnComplete: 10, removeOnFail: 50 });
+    await this.queue.add('month-close', {}, { repeat: { cron: '30 2 * * *' }, jobId: 'month-close', removeOnComplete: 10, removeOnFail: 50 });
+  }
+
+  /** Hourly STORAGE_GB_HOURS per tenant: bytes held (datasets, checkpoints, models) during the last hour. */
+  @Process('storage-metering')
+  async storageMetering(job: Job): Promise<{ tenants: number }> {
+    return requestContextStorage.run(newContext(`job:${job.id}`, null), async () => {
+      const hourStart = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000);
+      const held: { tenant_id: string; bytes: string }[] = await withScopedTransaction(this.dataSource, { maintenance: 'storage-metering' }, (manager) =>
+        manager.query(`SELECT tenant_id, sum(size_bytes)::text AS bytes FROM stored_objects WHERE shredded_at IS NULL AND deleted_at IS NULL AND created_at < $1 GROUP BY tenant_id`, [new Date(hourStart.getTime() + 3_600_000)]),
+      );
+      for (const { tenant_id: tenantId, bytes } of held) {
+        await withScopedTransaction(this.dataSource, { tenantId }, (manager) =>
+          this.ledger.append(manager, {
+            id: `storage:${tenantId}:${hourStart.toISOString()}`,
+            tenantId,
+            projectId: null,
+            meter: 'STORAGE_GB_HOURS',
+            quantity: new Decimal(bytes).div(1e9).toDecimalPlaces(6, Decimal.ROUND_HALF_UP).toFixed(6),
+            unit: 'GB-hour',
+            gpuClass: null,
+            sourceType: 'storage',
+            sourceId: tenantId,
+            occurredAt: hourStart,
+            details: { bytes },
+          }),
+        );
+      }
+      return { tenants: held.length };
+    });
+  }
+
+  /** Closes last month's invoices a day into the new month, leaving time for late worker reports. */
+  @Process('month-close')
+  async monthClose(job: Job): Promise<{ closed: number }> {
+    return requestContextStorage.run(newContext(`job:${job.id}`, null), async () => {
+      const now = new Date();
+      if (now.getUTCDate() < 2) return { closed: 0 };
+      const previous = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
+      const tenants: { tenant_id: string }[] = await withScopedTransaction(this.dataSource, { maintenance: 'month-close' }, (manager) =>
+        manager.query(`SELECT DISTINCT tenant_id FROM usage_events WHERE billing_period = $1`, [previous]),
+      );
+      let closed = 0;
+      for (const { tenant_id: tenantId } of tenants) {
+        await withScopedTransaction(this.dataSource, { tenantId }, async (manager) => {
+          const [existing] = await manager.query(`SELECT 1 FROM invoices WHERE tenant_id = $1 AND billing_period = $2`, [tenantId, previous]);
+          if (existing) return;
+          await this.invoices.close(manager, tenantId, previous, SYSTEM('month-close'));
+          closed++;
+        });
+      }
+      return { closed };
+    });
   }
 
   @Process('reconcile-jobs')
