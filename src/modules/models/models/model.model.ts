@@ -14,6 +14,7 @@ export class ModelVersionModel {
   @Field() backend: string;
   @Field() region: string;
   @Field(() => ID, { nullable: true }) jobId: string | null;
+  @Field(() => GraphQLJSON, { nullable: true, description: 'Training distribution of each input and of the output (drift monitoring)' }) driftBaseline: Record<string, unknown> | null;
   @Field() createdAt: Date;
 }
 
