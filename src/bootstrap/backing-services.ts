@@ -16,7 +16,9 @@ export interface BackingServices {
 export async function resolveBackingServices(config: AppConfig, log: (m: string) => void): Promise<BackingServices> {
   const stops: (() => Promise<void>)[] = [];
   let ownerUrl = config.database.ownerUrl;
-  if (!ownerUrl) {
+  // Production api pods get only the runtime role's URL and never migrate: no owner, no embedding.
+  const needsOwner = config.database.migrateOnStart || !config.database.appUrl;
+  if (!ownerUrl && needsOwner) {
     const embedded = await startEmbeddedPostgres(config.database.embedded.dir, config.database.embedded.port, log);
     ownerUrl = embedded.ownerUrl;
     stops.push(embedded.stop);
@@ -27,8 +29,8 @@ export async function resolveBackingServices(config: AppConfig, log: (m: string)
     redisUrl = redis.url;
     stops.push(redis.stop);
   }
-  if (config.database.migrateOnStart) await runMigrations(ownerUrl, log);
-  const appUrl = config.database.appUrl ?? (await enableAppRoleLogin(ownerUrl, config.database.appRolePassword));
+  if (config.database.migrateOnStart) await runMigrations(ownerUrl!, log);
+  const appUrl = config.database.appUrl ?? (await enableAppRoleLogin(ownerUrl!, config.database.appRolePassword));
 
   return {
     config: { ...config, database: { ...config.database, ownerUrl, appUrl }, redisUrl },

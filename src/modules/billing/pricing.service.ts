@@ -45,7 +45,8 @@ export class PricingService {
     for (const entry of this.config.priceBook) keys.set(`${entry.meter}/${entry.gpuClass}`, { meter: entry.meter, gpuClass: entry.gpuClass });
     const overrides: { meter: Meter; gpu_class: string }[] = await manager.query(`SELECT DISTINCT meter, gpu_class FROM price_overrides WHERE tenant_id = $1`, [tenantId]);
     for (const o of overrides) keys.set(`${o.meter}/${o.gpu_class}`, { meter: o.meter, gpuClass: o.gpu_class });
-    const prices = await Promise.all([...keys.values()].map((k) => this.priceAt(manager, tenantId, k.meter, k.gpuClass || null, now)));
+    const prices: Price[] = [];
+    for (const k of keys.values()) prices.push(await this.priceAt(manager, tenantId, k.meter, k.gpuClass || null, now));
     return prices
       .map((p, i) => ({ ...p, gpuClass: [...keys.values()][i].gpuClass }))
       .sort((a, b) => a.meter.localeCompare(b.meter) || a.gpuClass.localeCompare(b.gpuClass));

@@ -150,7 +150,9 @@ export class EndpointsService {
     if (page.after) query.andWhere('(e.created_at, e.id) < (:createdAt, :id)', page.after);
     const rows = await query.orderBy('e.created_at', 'DESC').addOrderBy('e.id', 'DESC').take(page.first + 1).getMany();
     const result = toPage(rows, page, totalCount);
-    return { ...result, edges: await Promise.all(result.edges.map(async (e) => ({ cursor: e.cursor, node: await this.view(e.node) }))) };
+    const edges = [];
+    for (const e of result.edges) edges.push({ cursor: e.cursor, node: await this.view(e.node) });
+    return { ...result, edges };
   }
 
   async load(id: string): Promise<EndpointEntity> {

@@ -142,7 +142,8 @@ export class FineTuningService {
     if (page.after) query.andWhere('(j.created_at, j.id) < (:createdAt, :id)', page.after);
     const rows = await query.orderBy('j.created_at', 'DESC').addOrderBy('j.id', 'DESC').take(page.first + 1).getMany();
     const result = toPage(rows, page, totalCount);
-    const edges = await Promise.all(result.edges.map(async (e) => ({ cursor: e.cursor, node: await this.view(e.node) })));
+    const edges = [];
+    for (const e of result.edges) edges.push({ cursor: e.cursor, node: await this.view(e.node) });
     return { ...result, edges };
   }
 

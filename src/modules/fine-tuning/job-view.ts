@@ -11,23 +11,22 @@ const RECENT_EVENTS = 100;
 
 /** The full GraphQL view of a job, read in the caller's (tenant-scoped) transaction. */
 export async function loadJobView(manager: EntityManager, job: FineTuningJobEntity): Promise<FineTuningJobModel> {
-  const [metrics, events, checkpoints, resultVersion, [{ seconds, amount }]] = await Promise.all([
-    manager.getRepository(JobEpochMetricsEntity).find({ where: { jobId: job.id }, order: { epoch: 'ASC' } }),
-    manager.getRepository(JobEventEntity).find({ where: { jobId: job.id }, order: { id: 'DESC' }, take: RECENT_EVENTS }),
-    manager
+  // One after the other: they share the transaction's single connection.
+  const metrics = await manager.getRepository(JobEpochMetricsEntity).find({ where: { jobId: job.id }, order: { epoch: 'ASC' } });
+  const events = await manager.getRepository(JobEventEntity).find({ where: { jobId: job.id }, order: { id: 'DESC' }, take: RECENT_EVENTS });
+  const checkpoints = (await manager
       .getRepository(JobCheckpointEntity)
       .createQueryBuilder('c')
       .innerJoinAndMapOne('c.object', StoredObjectEntity, 'o', 'o.id = c.object_id')
       .where('c.job_id = :jobId', { jobId: job.id })
       .orderBy('c.epoch', 'ASC')
-      .getMany() as Promise<(JobCheckpointEntity & { object: StoredObjectEntity })[]>,
-    job.resultModelVersionId ? manager.getRepository(ModelVersionEntity).findOneBy({ id: job.resultModelVersionId }) : Promise.resolve(null),
-    manager.query(
+      .getMany()) as (JobCheckpointEntity & { object: StoredObjectEntity })[];
+  const resultVersion = job.resultModelVersionId ? await manager.getRepository(ModelVersionEntity).findOneBy({ id: job.resultModelVersionId }) : null;
+  const [{ seconds, amount }] = await manager.query(
       `SELECT coalesce(sum(quantity) FILTER (WHERE meter IN ('GPU_SECONDS', 'CPU_SECONDS')), 0)::text AS seconds, coalesce(sum(amount_micro), 0)::text AS amount
          FROM usage_events WHERE source_type = 'fine_tuning_job' AND source_id = $1`,
       [job.id],
-    ),
-  ]);
+  );
   return {
     id: job.id,
     projectId: job.projectId,

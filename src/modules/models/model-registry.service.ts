@@ -35,7 +35,8 @@ export class ModelRegistryService {
     const trainingDataset = await manager.getRepository(DatasetEntity).findOneByOrFail({ id: training.datasetId });
     const validation = job.validationDatasetVersionId ? await manager.getRepository(DatasetVersionEntity).findOneBy({ id: job.validationDatasetVersionId }) : null;
     const model = await this.modelFor(manager, job, trainingDataset);
-    await manager.query(`SELECT id FROM models WHERE id = $1 FOR UPDATE`, [model.id]);
+    // Serialises version numbering of one model (the runtime role may not lock rows of models).
+    await manager.query(`SELECT pg_advisory_xact_lock(hashtext('model-version:' || $1))`, [model.id]);
     const [{ next }] = await manager.query(`SELECT coalesce(max(version), 0) + 1 AS next FROM model_versions WHERE model_id = $1`, [model.id]);
     const datasets = [training, ...(validation ? [validation] : [])];
     const version: ModelVersionEntity = Object.assign(new ModelVersionEntity(), {
