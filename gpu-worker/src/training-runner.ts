@@ -60,6 +60,10 @@ interface StartingPoint {
   model: tf.LayersModel;
 }
 
+interface ResumePoint extends StartingPoint {
+  pointer: CheckpointPointer;
+}
+
 /** One attempt of one training job, from the payload to job.succeeded (or cancelled, failed, released). */
 export class TrainingRunner {
   constructor(private readonly context: RunnerContext) {}
@@ -130,12 +134,14 @@ class AttemptRun {
     const resumed = await this.loadCheckpoint(pointerKey, payload);
     await this.reporter.report('job.started', { workerId: worker.workerId, backend, node: worker.node, region: worker.region, resumedFromEpoch: resumed?.artifact.epoch ?? null });
     this.log.info({ baseModel: payload.baseModel, backend, resumedFromEpoch: resumed?.artifact.epoch ?? null }, 'job started');
+    // Idempotent for the api, and the only report of this object if the last attempt died right after writing it.
+    if (resumed) await this.reporter.report('job.checkpoint', { epoch: resumed.pointer.epoch, object: resumed.pointer.object });
 
     this.stage = 'reading the datasets';
     const training = await this.readTable(payload, 'training');
     const validation = payload.validation ? await this.readTable(payload, 'validation') : null;
 
-    let start = resumed;
+    let start: StartingPoint | undefined = resumed;
     if (!start && payload.baseArtifact) {
       this.stage = 'loading the base model';
       start = await this.loadArtifact(await this.objects.read(payload.baseArtifact), payload);
@@ -168,12 +174,11 @@ class AttemptRun {
       this.stage = 'writing a checkpoint';
       const artifact = await modelToArtifact(session.model, { baseModel: payload.baseModel, preprocessing: data.preprocessing, epoch: epochIndex + 1, metrics, backend, summary });
       const object = await this.objects.write('checkpoint', serializeArtifact(artifact));
-      // Reported before the pointer is set, so that every object an attempt can resume from is one
-      // the api has recorded (and can erase). A crash before the report leaves an object whose
-      // secret died with this process: unreadable, never used.
-      await this.reporter.report('job.checkpoint', { epoch: epochIndex + 1, object });
+      // The pointer first: every checkpoint the api hears about is one a restarted attempt resumes
+      // from. A crash between the two is covered by the resuming attempt reporting it again.
       const pointer: CheckpointPointer = { epoch: epochIndex + 1, object };
       await redis.set(pointerKey, JSON.stringify(pointer));
+      await this.reporter.report('job.checkpoint', { epoch: epochIndex + 1, object });
 
       // Between epochs waiting is free: a cancellation that arrived during the checkpoint is honoured now.
       if (epochIndex + 1 < epochs) {
@@ -240,7 +245,7 @@ class AttemptRun {
    * The checkpoint a previous attempt left, if any. One that cannot be read (deleted, or failing
    * authentication) is not trusted and not fatal: training starts over, and the job says so.
    */
-  private async loadCheckpoint(pointerKey: string, payload: TrainingJobPayload): Promise<StartingPoint | undefined> {
+  private async loadCheckpoint(pointerKey: string, payload: TrainingJobPayload): Promise<ResumePoint | undefined> {
     const { redis } = this.context;
     const raw = await redis.get(pointerKey);
     if (!raw) return undefined;
@@ -251,7 +256,7 @@ class AttemptRun {
         start.model.dispose();
         throw new Error('checkpoint epoch mismatch');
       }
-      return start;
+      return { ...start, pointer };
     } catch (error) {
       const message = `the checkpoint of an earlier attempt could not be used (${safeMessage(error, 'loading it')}); training starts over`;
       this.log.warn({ errorName: (error as Error)?.name }, message);

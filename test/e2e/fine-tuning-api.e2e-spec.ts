@@ -78,7 +78,7 @@ describe('fine-tuning jobs: validation, placement, estimates, outbox delivery', 
 
   it('estimates before creating, and stores the same estimate on the job', async () => {
     const estimate = await app.graphql(ESTIMATE, { input: input({ gpuClass: 'A100' }) }, as(owner));
-    expect(estimate.data.estimateFineTuningCost).toMatchObject({ gpuClass: 'A100', amountEur: expect.stringMatching(/^\d+\.\d{6}$/), basis: expect.stringContaining('344 rows × 5 epochs') });
+    expect(estimate.data.estimateFineTuningCost).toMatchObject({ gpuClass: 'A100', amountEur: expect.stringMatching(/^\d+\.\d{6}$/), basis: expect.stringContaining('344 rows × 5 epochs at 4800 samples/s') });
     const created = await app.graphql(CREATE, { input: input({ gpuClass: 'A100' }) }, as(owner));
     const job = created.data.createFineTuningJob;
     expect(job).toMatchObject({ status: 'QUEUED', pool: 'fr-par-a100', region: 'fr-par', gpuClass: 'A100', gpuSeconds: '0.000', costEur: '0.000000' });

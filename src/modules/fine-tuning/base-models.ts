@@ -8,7 +8,7 @@ export interface BaseModelSpec {
   defaultHyperparameters: { epochs: number; batchSize: number; learningRate: number };
   /**
    * Training samples per second on one worker before any job of this family has finished: the
-   * wasm backend on a 2-core node (docs/BENCHMARKS.md). Estimates use it until calibrated.
+   * wasm backend on a 2-core node, measured by the gpu-worker's training-quality runs. Estimates use it until calibrated.
    */
   defaultSamplesPerSecond: number;
 }
@@ -20,7 +20,7 @@ export const BASE_MODEL_CATALOGUE: BaseModelSpec[] = [
     inputKind: 'TABULAR',
     description: 'MLP over standardised numeric and one-hot categorical columns, softmax over the target classes (scoring, fraud, triage).',
     defaultHyperparameters: { epochs: 30, batchSize: 32, learningRate: 0.01 },
-    defaultSamplesPerSecond: 20000,
+    defaultSamplesPerSecond: 4800,
   },
   {
     id: 'tabular-regressor',
@@ -28,7 +28,7 @@ export const BASE_MODEL_CATALOGUE: BaseModelSpec[] = [
     inputKind: 'TABULAR',
     description: 'MLP over standardised numeric and one-hot categorical columns predicting one numeric value.',
     defaultHyperparameters: { epochs: 50, batchSize: 32, learningRate: 0.01 },
-    defaultSamplesPerSecond: 20000,
+    defaultSamplesPerSecond: 13000,
   },
   {
     id: 'text-classifier',
@@ -36,7 +36,7 @@ export const BASE_MODEL_CATALOGUE: BaseModelSpec[] = [
     inputKind: 'TEXT',
     description: 'Hashed word n-grams (unigrams and bigrams) feeding an MLP: one text column to a class.',
     defaultHyperparameters: { epochs: 20, batchSize: 32, learningRate: 0.005 },
-    defaultSamplesPerSecond: 4000,
+    defaultSamplesPerSecond: 1400,
   },
   {
     id: 'sequence-forecaster',
@@ -44,7 +44,7 @@ export const BASE_MODEL_CATALOGUE: BaseModelSpec[] = [
     inputKind: 'SERIES',
     description: 'LSTM over sliding windows of a numeric series (sensors, demand), forecasting the next value.',
     defaultHyperparameters: { epochs: 60, batchSize: 16, learningRate: 0.01 },
-    defaultSamplesPerSecond: 1500,
+    defaultSamplesPerSecond: 850,
   },
 ];
 
