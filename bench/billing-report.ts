@@ -8,7 +8,8 @@
  *    `GROUP BY` of the same rows run with pg as the table owner (and, for the breakdown, as the
  *    api's role under row-level security).
  * 2. `GET /v1/usage/export.csv?groupBy=DAY,PROJECT,METER` (rows/s, bytes/s), against
- *    `psql -c "\copy (same SELECT) to stdout"` producing the same CSV.
+ *    `psql -c "\copy (same SELECT) to stdout"` producing the same CSV, as the table owner and as
+ *    the api's role under row-level security.
  * 3. The api process's peak RSS growth during each export (VmRSS polled every 20 ms).
  *
  * Environment: BENCH_EVENTS (1000000), BENCH_PROJECTS (24), BENCH_MONTHS (6), BENCH_ITERATIONS (7),
@@ -279,22 +280,21 @@ async function timeApiExport(platform: Platform, seeded: Seeded, iterations: num
     figures.sha256 = hash.digest('hex');
     const growth = rss.peak - rss.before;
     say(`  api export ${i === 0 ? 'warm-up' : `${i}/${iterations}`}: ${elapsed.toFixed(0)} ms, ${fmt(lines - 1)} rows, ${fmt(bytes)} bytes; RSS ${(rss.before / 2 ** 20).toFixed(1)} → peak ${(rss.peak / 2 ** 20).toFixed(1)} MB (+${(growth / 2 ** 20).toFixed(1)} MB, ${rss.samples} samples)`);
-    if (i > 0) {
-      figures.runs.push(elapsed);
-      figures.rssGrowth!.push(growth);
-      figures.rssBefore!.push(rss.before);
-    }
+    // Every export counts for memory, the first one after start-up most of all.
+    figures.rssGrowth!.push(growth);
+    figures.rssBefore!.push(rss.before);
+    if (i > 0) figures.runs.push(elapsed);
   }
   return figures;
 }
 
-async function timePsqlCopy(ownerUrl: string, seeded: Seeded, iterations: number): Promise<ExportFigures> {
+async function timePsqlCopy(label: string, url: string, seeded: Seeded, iterations: number, setup?: string): Promise<ExportFigures> {
   const command = `\\copy (${copySql(seeded.tenantId, seeded.from, seeded.to)}) to stdout with (format csv, header)`;
-  const figures: ExportFigures = { label: 'psql \\copy (same SELECT) to stdout', runs: [], rows: 0, bytes: 0, sha256: '' };
+  const figures: ExportFigures = { label, runs: [], rows: 0, bytes: 0, sha256: '' };
   for (let i = 0; i <= iterations; i++) {
     const start = process.hrtime.bigint();
     const { bytes, lines, sha256 } = await new Promise<{ bytes: number; lines: number; sha256: string }>((resolve, reject) => {
-      const child = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', ownerUrl, '-c', command], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', url, ...(setup ? ['-c', setup] : []), '-c', command], { stdio: ['ignore', 'pipe', 'pipe'] });
       const hash = createHash('sha256');
       let count = 0;
       let newlines = 0;
@@ -312,7 +312,7 @@ async function timePsqlCopy(ownerUrl: string, seeded: Seeded, iterations: number
     figures.rows = lines - 1;
     figures.bytes = bytes;
     figures.sha256 = sha256;
-    say(`  psql \\copy ${i === 0 ? 'warm-up' : `${i}/${iterations}`}: ${elapsed.toFixed(0)} ms, ${fmt(lines - 1)} rows, ${fmt(bytes)} bytes`);
+    say(`  ${label} ${i === 0 ? 'warm-up' : `${i}/${iterations}`}: ${elapsed.toFixed(0)} ms, ${fmt(lines - 1)} rows, ${fmt(bytes)} bytes`);
     if (i > 0) figures.runs.push(elapsed);
   }
   return figures;
@@ -361,15 +361,17 @@ function printTables(report: Timing, raws: Timing[], exports: ExportFigures[], e
     const seconds = median(e.runs) / 1000;
     out.push(`  ${e.label.padEnd(width)}${cell(fmt(e.rows), 8)}${cell(fmt(e.bytes), 12)}${cell(median(e.runs).toFixed(0), 11)}${cell(fmt(e.rows / seconds), 10)}${cell((e.bytes / seconds / 1e6).toFixed(2), 8)}`);
   }
-  const [api, copy] = exports;
+  const [api, copy, copyRls] = exports;
   const growth = Math.max(...api.rssGrowth!);
+  const mb = (b: number) => (b / 2 ** 20).toFixed(1);
   out.push(
     '',
     `ratio usageReport / raw GROUP BY (median): ${(median(report.runs) / baseline).toFixed(2)}  (target: within 3x)`,
     `ratio usageReport / raw GROUP BY as lutece_app under RLS (median): ${(median(report.runs) / median(raws[1].runs)).toFixed(2)}`,
-    `ratio export rows/s api / psql \\copy (median): ${(api.rows / median(api.runs) / (copy.rows / median(copy.runs))).toFixed(2)}  (the psql side includes starting psql)`,
-    `peak RSS growth of the api during the export: ${(growth / 2 ** 20).toFixed(1)} MB max over ${api.rssGrowth!.length} runs (${api.rssGrowth!.map((g) => (g / 2 ** 20).toFixed(1)).join(', ')} MB; RSS before: ${api.rssBefore!.map((b) => (b / 2 ** 20).toFixed(0)).join(', ')} MB)  (target: < 100 MB)`,
-    `CSV bodies: api ${api.sha256.slice(0, 16)}…, psql ${copy.sha256.slice(0, 16)}… → ${api.sha256 === copy.sha256 ? 'byte-identical' : 'DIFFERENT'}`,
+    `ratio export rows/s api / psql \\copy as table owner (median): ${(api.rows / median(api.runs) / (copy.rows / median(copy.runs))).toFixed(2)}  (the psql side includes starting psql)`,
+    `ratio export rows/s api / psql \\copy as lutece_app under RLS (median): ${(api.rows / median(api.runs) / (copyRls.rows / median(copyRls.runs))).toFixed(2)}`,
+    `peak RSS growth of the api during an export: ${mb(growth)} MB max over ${api.rssGrowth!.length} exports (first after start-up ${mb(api.rssGrowth![0])} MB, then ${api.rssGrowth!.slice(1).map(mb).join(', ')} MB; RSS before each: ${api.rssBefore!.map((b) => (b / 2 ** 20).toFixed(0)).join(', ')} MB)  (target: < 100 MB)`,
+    `CSV bodies: api ${api.sha256.slice(0, 16)}…, psql owner ${copy.sha256.slice(0, 16)}…, psql RLS ${copyRls.sha256.slice(0, 16)}… → ${api.sha256 === copy.sha256 && api.sha256 === copyRls.sha256 ? 'byte-identical' : 'DIFFERENT'}`,
     '',
   );
   process.stdout.write(out.join('\n') + '\n');
@@ -404,7 +406,8 @@ async function main(): Promise<void> {
     const databaseName = (platform as unknown as { databaseName: string }).databaseName;
     const ownerUrl = withDatabase(ADMIN_URL, databaseName);
     const owner = new Client({ connectionString: ownerUrl });
-    const appRole = new Client({ connectionString: withDatabase(ADMIN_URL, databaseName, { name: 'lutece_app', password: APP_ROLE_PASSWORD }) });
+    const appUrl = withDatabase(ADMIN_URL, databaseName, { name: 'lutece_app', password: APP_ROLE_PASSWORD });
+    const appRole = new Client({ connectionString: appUrl });
     clients.push(owner, appRole);
     await owner.connect();
     await appRole.connect();
@@ -431,10 +434,11 @@ async function main(): Promise<void> {
 
     say('(2)+(3) CSV export DAY×PROJECT×METER, RSS of the api polled every 20 ms');
     const apiExport = await timeApiExport(platform, seeded, exportIterations);
-    const copy = await timePsqlCopy(ownerUrl, seeded, exportIterations);
+    const copy = await timePsqlCopy('psql \\copy (same SELECT), table owner', ownerUrl, seeded, exportIterations);
+    const copyRls = await timePsqlCopy('psql \\copy (same SELECT), lutece_app + RLS', appUrl, seeded, exportIterations, `SET app.tenant_id = '${seeded.tenantId}'`);
 
     if (platform.exited) throw new Error(`the api exited during the run:\n${platform.output.join('')}`);
-    printTables(report, [raw, rls], [apiExport, copy], events);
+    printTables(report, [raw, rls], [apiExport, copy, copyRls], events);
     say(`load average after the runs: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     const written = platform.output.join('').split('\n').filter((l) => l.trim());
     if (written.length) say(`the api wrote this during the runs (LOG_LEVEL=warn):\n${written.join('\n').slice(0, 4000)}`);

@@ -56,24 +56,10 @@ describe('Billing: budgets, reservations, hard caps and alerts', () => {
   const jobView = async (t: TenantSetup, jobId: string) => (await ok(app.graphql(JOB, { id: jobId }, as(t.owner)))).fineTuningJob;
   const cancelKey = (jobId: string) => redisKeys.cancel(app.redisPrefix, jobId);
 
-  /**
-   * A model version to serve, from the job's `job.succeeded`. If the api refuses that event (see
-   * "on success" above), the same artifact is registered through `job.checkpoint` and the version
-   * row is written owner-side, as the registry would, so the prediction tests still test predictions.
-   */
+  /** A model version to serve: the job's `job.succeeded`, its artifact secret sealed under the api's master key. */
   async function registerModelVersion(t: TenantSetup, job: JobIdentity): Promise<string> {
-    const succeeded = events.succeeded(job, master);
-    if ((await peer.send(succeeded)).state === 'completed') return (await jobView(t, job.jobId)).resultModelVersion.id;
-    await peer.apply({ type: 'job.checkpoint', jobId: job.jobId, tenantId: job.tenantId, attempt: 1, at: new Date().toISOString(), epoch: 5, object: succeeded.artifact });
-    const [row] = await app.ownerQuery(`SELECT project_id, training_dataset_version_id FROM fine_tuning_jobs WHERE id = $1`, [job.jobId]);
-    const [model] = await app.ownerQuery(`INSERT INTO models (id, tenant_id, project_id, name, base_model) VALUES (gen_random_uuid(), $1, $2, 'penguins · tabular-classifier', 'tabular-classifier') RETURNING id`, [job.tenantId, row.project_id]);
-    const [version] = await app.ownerQuery(
-      `INSERT INTO model_versions (id, tenant_id, model_id, version, job_id, artifact_object_id, sha256, metrics, model_card, summary, training_dataset_version_ids, backend, region)
-       VALUES (gen_random_uuid(), $1, $2, 1, $3, $4, $5, $6, '{}', $7, ARRAY[$8::uuid], 'tensorflow-gpu', 'fr-par') RETURNING id`,
-      [job.tenantId, model.id, job.jobId, succeeded.artifact.objectId, succeeded.artifact.sha256, JSON.stringify((succeeded as any).metrics), JSON.stringify((succeeded as any).summary), row.training_dataset_version_id],
-    );
-    await peer.apply(events.cancelled(job, 5));
-    return version.id;
+    await peer.apply(events.succeeded(job, master));
+    return (await jobView(t, job.jobId)).resultModelVersion.id;
   }
 
   function expectBudgetExceeded(response: GraphQLResponse, figures: { spent: bigint; reserved: bigint; requested: bigint; limit: bigint }) {

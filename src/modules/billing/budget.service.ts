@@ -143,12 +143,11 @@ export class BudgetService {
   }
 
   private async row(manager: EntityManager, tenantId: string, lock: boolean): Promise<BudgetRow | null> {
-    if (lock) {
-      // Creates the row if needed, so there is always something to lock against concurrent reservations.
-      await manager.query(`INSERT INTO budgets (tenant_id, monthly_limit_micro, hard_cap) VALUES ($1, 0, false) ON CONFLICT DO NOTHING`, [tenantId]);
-    }
+    // Reservations of one tenant run one at a time, budget row or not (the runtime role may not
+    // lock rows it does not update, and a tenant without a budget has no row to lock).
+    if (lock) await manager.query(`SELECT pg_advisory_xact_lock(hashtext('budget:' || $1))`, [tenantId]);
     const rows: (BudgetRow & { updated_at: Date })[] = await manager.query(
-      `SELECT monthly_limit_micro, hard_cap, alert_thresholds, updated_at FROM budgets WHERE tenant_id = $1 ${lock ? 'FOR UPDATE' : ''}`,
+      `SELECT monthly_limit_micro, hard_cap, alert_thresholds, updated_at FROM budgets WHERE tenant_id = $1`,
       [tenantId],
     );
     return rows[0] ?? null;

@@ -1,4 +1,7 @@
-import { Controller, Get, Query, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { DATA_SOURCE } from '../../common/infrastructure/tokens';
+import { inTenantTransaction } from '../../database/tenant-transaction';
 import type { Response } from 'express';
 import { Can } from '../../common/authz/decorators';
 import { badInput } from '../../common/errors/app-error';
@@ -19,6 +22,7 @@ function instant(value: string | undefined, field: string): Date {
 @Controller('v1/usage')
 export class UsageExportController {
   constructor(
+    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
     private readonly reports: UsageReportsService,
     private readonly audit: AuditService,
   ) {}
@@ -29,9 +33,14 @@ export class UsageExportController {
     const groups = (groupBy ?? 'MONTH,PROJECT,METER').split(',').map((g) => g.trim().toUpperCase()).filter(Boolean);
     if (!groups.every((g) => GROUPS.includes(g))) throw badInput('groupBy', `must be a comma-separated list of ${GROUPS.join(', ')}`);
     const input = { from: instant(from, 'from'), to: instant(to, 'to'), groupBy: groups as GroupBy[] as never, projectId: projectId || null };
-    await this.audit.recordStandalone(currentTenantId(), { action: 'usage.export', resourceType: 'Usage', details: { from, to, groupBy: groups, projectId: projectId ?? null } });
+    // Validation and the audit record first: a refused export answers JSON and is not audited as done.
+    const query = await inTenantTransaction(this.dataSource, async () => {
+      const prepared = await this.reports.prepare(input);
+      await this.audit.record({ action: 'usage.export', resourceType: 'Usage', details: { from, to, groupBy: groups, projectId: projectId ?? null } });
+      return prepared;
+    });
     res.status(200).setHeader('Content-Type', 'text/csv; charset=utf-8');
     res.setHeader('Content-Disposition', `attachment; filename="lutece-usage-${from.slice(0, 10)}-${to.slice(0, 10)}.csv"`);
-    await this.reports.exportCsv(input, res);
+    await this.reports.streamCsv(currentTenantId(), query, res);
   }
 }

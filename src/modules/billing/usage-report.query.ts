@@ -44,6 +44,7 @@ export function buildUsageReportQuery(tenantId: string, from: Date, to: Date, gr
     FROM usage_events u ${project ? 'LEFT JOIN projects p ON p.id = u.project_id' : ''}
     WHERE ${where}
     ${groups.length ? `GROUP BY ${groups.join(', ')}` : ''}
+    HAVING count(*) > 0
     ORDER BY ${[...(period ? ['1'] : []), ...(project ? ['p.name NULLS FIRST', 'u.project_id'] : []), ...(meter ? ['u.meter', 'u.gpu_class NULLS FIRST', 'u.unit_price_micro'] : []), 'amount_micro DESC'].join(', ')}`;
   return { sql, params, grouped: { period: period !== null, project, meter } };
 }

@@ -4,12 +4,14 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { DATA_SOURCE } from '../../common/infrastructure/tokens';
-import { currentManager, currentTenantId } from '../../common/request-context/request-context';
+import { currentManager, currentTenantId, getRepository } from '../../common/request-context/request-context';
 import { beginScopedTransaction, finishTransaction } from '../../database/scoped-transaction';
-import { loadReadableProject } from '../projects/project-access';
+import { notFound } from '../../common/errors/app-error';
+import { requireUuid } from '../../common/errors/validation';
+import { ProjectEntity } from '../projects/project.entity';
 import { microToEur } from './money';
 import { UsageReportInput, UsageReportModel, UsageReportRowModel } from './models/billing.model';
-import { buildUsageReportQuery, GroupBy } from './usage-report.query';
+import { buildUsageReportQuery, GroupBy, ReportQuery } from './usage-report.query';
 
 interface RawRow {
   period: string | null;
@@ -46,8 +48,7 @@ export class UsageReportsService {
   constructor(@Inject(DATA_SOURCE) private readonly dataSource: DataSource) {}
 
   async report(input: UsageReportInput): Promise<UsageReportModel> {
-    const projectId = input.projectId ? (await loadReadableProject(input.projectId)).id : null;
-    const query = buildUsageReportQuery(currentTenantId(), input.from, input.to, input.groupBy as GroupBy[], projectId);
+    const query = await this.prepare(input);
     const rows: RawRow[] = await currentManager().query(query.sql, query.params);
     // The total is the sum of the rows' integer micro-euros: it matches them exactly.
     const total = rows.reduce((sum, r) => sum + BigInt(r.amount_micro), 0n);
@@ -55,13 +56,20 @@ export class UsageReportsService {
   }
 
   /**
-   * The same report as CSV, read through a server-side cursor in batches and written with
-   * back-pressure, so memory stays flat whatever the number of rows.
+   * Validates the request and builds its query, inside the request's tenant transaction. The
+   * project filter only needs the project to be the tenant's: billing roles see all usage.
    */
-  async exportCsv(input: UsageReportInput, out: Writable): Promise<number> {
-    const tenantId = currentTenantId();
-    const projectId = input.projectId ? (await loadReadableProject(input.projectId)).id : null;
-    const query = buildUsageReportQuery(tenantId, input.from, input.to, input.groupBy as GroupBy[], projectId);
+  async prepare(input: UsageReportInput): Promise<ReportQuery> {
+    let projectId: string | null = null;
+    if (input.projectId) {
+      const project = await getRepository(ProjectEntity).findOneBy({ id: requireUuid(input.projectId, 'projectId'), tenantId: currentTenantId() });
+      if (!project) throw notFound('Project');
+      projectId = project.id;
+    }
+    return buildUsageReportQuery(currentTenantId(), input.from, input.to, input.groupBy as GroupBy[], projectId);
+  }
+
+  async streamCsv(tenantId: string, query: ReportQuery, out: Writable): Promise<number> {
     const queryRunner = await beginScopedTransaction(this.dataSource, { tenantId });
     const csv = stringify({ header: true, columns: CSV_COLUMNS });
     csv.pipe(out);

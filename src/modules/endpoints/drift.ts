@@ -48,9 +48,11 @@ export function bucketsOf(baseline: DriftBaseline, row: Record<string, unknown>,
       keys.push(bucketKey(feature.name, category in feature.proportions ? category : '__other__'));
     }
   }
-  const out = output as { label?: string; value?: number };
+  const out = output as { label?: string; value?: number; forecast?: number[] };
+  // A forecaster answers {forecast: [next, …]}: its first point is what the baseline's output bins describe.
+  const value = typeof out?.value === 'number' ? out.value : typeof out?.forecast?.[0] === 'number' ? out.forecast[0] : undefined;
   if (baseline.output.kind === 'classes' && typeof out?.label === 'string') keys.push(bucketKey('__output__', out.label));
-  if (baseline.output.kind === 'numeric' && typeof out?.value === 'number') keys.push(bucketKey('__output__', binOf(baseline.output.binEdges, out.value)));
+  if (baseline.output.kind === 'numeric' && value !== undefined) keys.push(bucketKey('__output__', binOf(baseline.output.binEdges, value)));
   return keys;
 }
 
@@ -67,7 +69,8 @@ export function driftReport(baseline: DriftBaseline, counts: WindowCounts, rows:
     if (feature.kind === 'numeric') {
       return { name: feature.name, psi: psi(feature.proportions, feature.proportions.map((_, i) => count(feature.name, i))) };
     }
-    const categories = [...Object.keys(feature.proportions), '__other__'];
+    // A baseline may list "__other__" itself (categories pooled past the vocabulary): counted once.
+    const categories = [...new Set([...Object.keys(feature.proportions), '__other__'])];
     return { name: feature.name, psi: psi(categories.map((c) => feature.proportions[c] ?? 0), categories.map((c) => count(feature.name, c))) };
   });
   let outputPsi: number | null = null;

@@ -21,7 +21,9 @@ export class InferenceClientService implements OnModuleDestroy {
       timer = setTimeout(() => reject(new AppError('SERVICE_UNAVAILABLE', `No worker of pool ${poolId} answered within ${this.config.serving.timeoutSeconds} s; retry later`)), timeoutMs);
     });
     try {
-      const job = await Promise.race([queue.add(request, { jobId: request.requestId, attempts: 1, timeout: timeoutMs, removeOnComplete: true, removeOnFail: true }), timedOut]);
+      // Completed jobs are kept a minute: a worker may answer before finished() subscribes, and
+      // finished() then reads the stored result instead of waiting for an event already gone.
+      const job = await Promise.race([queue.add(request, { jobId: request.requestId, attempts: 1, timeout: timeoutMs, removeOnComplete: { age: 60 }, removeOnFail: { age: 60 } }), timedOut]);
       return (await Promise.race([job.finished(), timedOut])) as InferenceResult;
     } catch (error) {
       if (error instanceof AppError) throw error;

@@ -92,7 +92,7 @@ export class PredictionService {
       meter,
       quantity: result.computeSeconds,
       unit: 'second',
-      gpuClass: meter === 'GPU_SECONDS' ? endpoint.poolId : null,
+      gpuClass: meter === 'GPU_SECONDS' ? (this.config.training.pools.find((p) => p.id === endpoint.poolId)?.gpuClass ?? null) : null,
       sourceType: 'endpoint',
       sourceId: endpoint.id,
       occurredAt: now,

@@ -36,6 +36,9 @@ export class UsageLedgerService {
     if (record.occurredAt.getTime() > Date.now() + MAX_CLOCK_AHEAD_MS) throw new UsageRejectedError('usage timestamp is more than 5 minutes in the future');
     const price = await this.pricing.priceAt(manager, record.tenantId, record.meter, record.gpuClass, record.occurredAt);
     const period = billingPeriodOf(record.occurredAt);
+    // Shared side of the month-close lock: a close waits for in-flight lines, and lines written
+    // after it see the closed invoice and become adjustments.
+    await manager.query(`SELECT pg_advisory_xact_lock_shared(hashtext('invoice:' || $1 || ':' || $2))`, [record.tenantId, period]);
     const [closed] = await manager.query(`SELECT 1 FROM invoices WHERE tenant_id = $1 AND billing_period = $2`, [record.tenantId, period]);
     const billingPeriod = closed ? billingPeriodOf(new Date()) : period;
     const inserted: unknown[] = await manager.query(
