@@ -25,6 +25,9 @@ DATASET=$(gql 'mutation($p: ID!) { createDataset(input: {projectId: $p, name: "p
 VERSION=$(curl -sf -X POST "$API/v1/datasets/$DATASET/versions" -H "authorization: Bearer $TOKEN" -H 'content-type: text/csv' --data-binary @"$DATA" | json 'd.id')
 gql 'query($v: ID!) { datasetVersion(id: $v) { version rowCount sha256 columns { name type nullCount } } }' "{\"v\":\"$VERSION\"}" | json 'd.data.datasetVersion'
 
+step "set a monthly budget with a hard cap"
+gql 'mutation { setBudget(input: {monthlyLimitEur: "50.00", hardCap: true, alertThresholds: [50, 80, 100]}) { monthlyLimitEur hardCap spentThisMonthEur } }' | json 'd.data.setBudget'
+
 step "estimate and start a fine-tuning job"
 INPUT="{\"projectId\":\"$PROJECT\",\"baseModel\":\"tabular-classifier\",\"trainingDatasetVersionId\":\"$VERSION\",\"targetColumn\":\"species\",\"hyperparameters\":{\"epochs\":15,\"batchSize\":16,\"learningRate\":0.01}}"
 gql 'query($i: CreateFineTuningJobInput!) { estimateFineTuningCost(input: $i) { gpuSeconds amountEur lowEur highEur basis } }' "{\"i\":$INPUT}" | json 'd.data.estimateFineTuningCost'
