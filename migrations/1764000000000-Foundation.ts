@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { isolateByTenant } from './support/row-level-security';
 
 /**
  * Identity, tenancy, API keys, projects and the audit chain, with row-level security.
@@ -189,14 +190,7 @@ export class Foundation1764000000000 implements MigrationInterface {
         WITH CHECK (tenant_id = app_current_tenant());
     `);
 
-    for (const table of ['projects', 'audit_events', 'audit_chain_heads']) {
-      await q.query(`
-        ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY;
-        ALTER TABLE ${table} FORCE ROW LEVEL SECURITY;
-        CREATE POLICY ${table}_tenant_isolation ON ${table} FOR ALL
-          USING (tenant_id = app_current_tenant()) WITH CHECK (tenant_id = app_current_tenant());
-      `);
-    }
+    await isolateByTenant(q, ['projects', 'audit_events', 'audit_chain_heads']);
 
     await q.query(`
       ALTER TABLE api_keys ENABLE ROW LEVEL SECURITY;

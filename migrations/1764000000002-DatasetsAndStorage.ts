@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { isolateByTenant } from './support/row-level-security';
 
 /**
  * Encrypted object storage, the tenant key chain, and datasets.
@@ -85,14 +86,7 @@ export class DatasetsAndStorage1764000000002 implements MigrationInterface {
       CREATE INDEX dataset_retention_due_idx ON dataset_retention (erase_after);
     `);
 
-    for (const table of ['tenant_keys', 'stored_objects', 'datasets', 'dataset_versions']) {
-      await q.query(`
-        ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY;
-        ALTER TABLE ${table} FORCE ROW LEVEL SECURITY;
-        CREATE POLICY ${table}_tenant_isolation ON ${table} FOR ALL
-          USING (tenant_id = app_current_tenant()) WITH CHECK (tenant_id = app_current_tenant());
-      `);
-    }
+    await isolateByTenant(q, ['tenant_keys', 'stored_objects', 'datasets', 'dataset_versions']);
     await q.query(`
       ALTER TABLE dataset_retention ENABLE ROW LEVEL SECURITY;
       ALTER TABLE dataset_retention FORCE ROW LEVEL SECURITY;

@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { isolateByTenant } from './support/row-level-security';
 
 /**
  * Fine-tuning jobs (the row is the truth, the queue only delivers), their events, per-epoch
@@ -126,14 +127,7 @@ export class FineTuningAndUsage1764000000003 implements MigrationInterface {
         FOR EACH ROW EXECUTE FUNCTION usage_events_append_only();
     `);
 
-    for (const table of ['models', 'model_versions', 'fine_tuning_jobs', 'job_events', 'job_epoch_metrics', 'job_checkpoints', 'usage_events']) {
-      await q.query(`
-        ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY;
-        ALTER TABLE ${table} FORCE ROW LEVEL SECURITY;
-        CREATE POLICY ${table}_tenant_isolation ON ${table} FOR ALL
-          USING (tenant_id = app_current_tenant()) WITH CHECK (tenant_id = app_current_tenant());
-      `);
-    }
+    await isolateByTenant(q, ['models', 'model_versions', 'fine_tuning_jobs', 'job_events', 'job_epoch_metrics', 'job_checkpoints', 'usage_events']);
     await q.query(`
       -- The reconciler sees queued jobs of every tenant (ids only matter to it), nothing else.
       CREATE POLICY fine_tuning_jobs_reconcile ON fine_tuning_jobs FOR SELECT

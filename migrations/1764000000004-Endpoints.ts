@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { isolateByTenant } from './support/row-level-security';
 
 /** Serving endpoints, their events (drift, promotions), and the drift baseline of model versions. */
 export class Endpoints1764000000004 implements MigrationInterface {
@@ -41,14 +42,7 @@ export class Endpoints1764000000004 implements MigrationInterface {
       );
       CREATE INDEX endpoint_events_endpoint_idx ON endpoint_events (endpoint_id, id DESC);
     `);
-    for (const table of ['endpoints', 'endpoint_events']) {
-      await q.query(`
-        ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY;
-        ALTER TABLE ${table} FORCE ROW LEVEL SECURITY;
-        CREATE POLICY ${table}_tenant_isolation ON ${table} FOR ALL
-          USING (tenant_id = app_current_tenant()) WITH CHECK (tenant_id = app_current_tenant());
-      `);
-    }
+    await isolateByTenant(q, ['endpoints', 'endpoint_events']);
     await q.query(`
       GRANT SELECT, INSERT, UPDATE ON endpoints TO lutece_app;
       GRANT SELECT, INSERT ON endpoint_events TO lutece_app;

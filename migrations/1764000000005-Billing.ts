@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { isolateByTenant } from './support/row-level-security';
 
 /**
  * Billing: effective-dated prices, a price and an amount fixed on every ledger line when it is
@@ -77,14 +78,7 @@ export class Billing1764000000005 implements MigrationInterface {
 
       ALTER TABLE fine_tuning_jobs ADD COLUMN samples_per_second double precision;
     `);
-    for (const table of ['price_overrides', 'budgets', 'budget_reservations', 'budget_alerts', 'invoices']) {
-      await q.query(`
-        ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY;
-        ALTER TABLE ${table} FORCE ROW LEVEL SECURITY;
-        CREATE POLICY ${table}_tenant_isolation ON ${table} FOR ALL
-          USING (tenant_id = app_current_tenant()) WITH CHECK (tenant_id = app_current_tenant());
-      `);
-    }
+    await isolateByTenant(q, ['price_overrides', 'budgets', 'budget_reservations', 'budget_alerts', 'invoices']);
     await q.query(`
       -- Hourly storage metering sums object sizes per tenant, and sees nothing else.
       CREATE POLICY stored_objects_storage_metering ON stored_objects FOR SELECT

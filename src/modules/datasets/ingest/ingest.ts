@@ -1,8 +1,8 @@
 import { CsvError, parse as parseCsv } from 'csv-parse';
 import { stringify as stringifyCsv } from 'csv-stringify';
-import { createHash } from 'node:crypto';
 import { Readable, Transform, TransformCallback, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { HashTap } from '../../../contracts/hash-tap';
 import { ColumnProfile, ColumnProfiler, isNumeric } from './column-profiler';
 import { IngestError } from './ingest-error';
 import { Pseudonymizer } from './pseudonymizer';
@@ -237,21 +237,6 @@ function serializer(format: DatasetFormat): Transform {
   });
 }
 
-class PlaintextTap extends Transform {
-  private readonly hash = createHash('sha256');
-  bytes = 0;
-
-  _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    callback(null, chunk);
-  }
-
-  digest(): string {
-    return this.hash.digest('hex');
-  }
-}
-
 /**
  * Streams an upload through size limit, UTF-8 check, parsing, validation, pseudonymisation and
  * profiling into `sink`, holding at most a few chunks in memory. Rejects with an IngestError that
@@ -259,7 +244,7 @@ class PlaintextTap extends Transform {
  */
 export async function ingest(source: Readable, sink: Writable, options: IngestOptions): Promise<IngestSummary> {
   const rows = new RowProcessor(options);
-  const tap = new PlaintextTap();
+  const tap = new HashTap();
   const parsing = options.format === 'CSV' ? csvRecords() : [new JsonLinesParser()];
   try {
     await pipeline([source, new SizeLimiter(options.maxBytes), new Utf8Decoder(), ...parsing, rows, serializer(options.format), tap, sink]);
