@@ -9,7 +9,9 @@
  * Environment: BENCH_UPLOAD_MB (256: size of the generated CSV in MB of 10^6 bytes),
  * BENCH_TMP_DIR (the OS temporary directory: where the CSV and the baseline's copy go),
  * BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres, a superuser),
- * BENCH_REDIS_URL (redis://127.0.0.1:6379), BENCH_APP_ROLE_PASSWORD.
+ * BENCH_REDIS_URL (redis://127.0.0.1:6379), BENCH_APP_ROLE_PASSWORD, BENCH_API_NODE_ARGS (extra node flags for the api), and BENCH_PROFILE_DIR (starts
+ * the api with --inspect, CPU-profiles it during the upload and samples its V8 heap every 100 ms;
+ * the profiler slows the api, so don't report MB/s from such a run).
  *
  * It prints figures and a ratio; it asserts nothing about timings. See docs/BENCHMARKS.md.
  */
@@ -21,9 +23,10 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { processCpuMs } from './support/cpu';
+import { machineBusyMs, processCpuMs } from './support/cpu';
 import { fmt, MB, numberFromEnv, rssOf, say, seconds, startPlatformWith, watchRss } from './support/api-extras';
 import type { Platform } from './support/platform';
+import { RemoteProfiler } from './support/profiler';
 
 const CUTS = ['Fair', 'Good', 'Very Good', 'Premium', 'Ideal'];
 const COLORS = ['D', 'E', 'F', 'G', 'H', 'I', 'J'];
@@ -189,8 +192,12 @@ async function main(): Promise<void> {
     say(`  ${fmt(size / MB / base1.seconds, 1)} MB/s (${base1.seconds.toFixed(2)} s), sha256 ${base1.sha256.slice(0, 16)}…`);
 
     const maxUpload = Math.max(512 * 1024 * 1024, size + 64 * 1024 * 1024);
-    say(`starting the platform (dist/src/main.js, NODE_ENV=production, fresh database, WORKERS=0, MAX_UPLOAD_BYTES=${maxUpload})`);
-    platform = await startPlatformWith({ MAX_UPLOAD_BYTES: String(maxUpload), WORKERS: '0' });
+    say(`starting the platform (dist/src/main.js, NODE_ENV=production, fresh database, WORKERS=0, MAX_UPLOAD_BYTES=${maxUpload}${process.env.BENCH_API_NODE_ARGS ? `, node ${process.env.BENCH_API_NODE_ARGS}` : ''})`);
+    const profileDir = process.env.BENCH_PROFILE_DIR;
+    platform = await startPlatformWith({ MAX_UPLOAD_BYTES: String(maxUpload), WORKERS: '0' }, [
+      ...(process.env.BENCH_API_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+      ...(profileDir ? ['--inspect=127.0.0.1:0'] : []),
+    ]);
     const signUp = await platform.graphql('mutation($input: SignUpInput!) { signUp(input: $input) { accessToken } }', {
       input: { email: `bench-upload-${Date.now()}@example.test`, password: 'correct horse battery staple', displayName: 'Bench', tenantName: 'Bench upload tenant' },
     });
@@ -222,9 +229,33 @@ async function main(): Promise<void> {
 
     const datasetId = await createDataset('diamonds');
     say(`uploading ${fmt(size / MB, 1)} MB to POST /v1/datasets/${datasetId}/versions (text/csv, streamed from the file)`);
+    let profiler: RemoteProfiler | undefined;
+    let heapTimer: NodeJS.Timeout | undefined;
+    const heap = { before: 0, peakUsed: 0, peakTotal: 0, samples: 0 };
+    if (profileDir) {
+      if (!platform.inspectorUrl) throw new Error('BENCH_PROFILE_DIR is set but the api printed no inspector URL');
+      profiler = await RemoteProfiler.connect(platform.inspectorUrl);
+      const usage = () => profiler!.send<{ usedSize: number; totalSize: number }>('Runtime.getHeapUsage');
+      const first = await usage();
+      heap.before = first.totalSize;
+      heap.peakUsed = first.usedSize;
+      heap.peakTotal = first.totalSize;
+      heapTimer = setInterval(() => {
+        usage()
+          .then((u) => {
+            heap.peakUsed = Math.max(heap.peakUsed, u.usedSize);
+            heap.peakTotal = Math.max(heap.peakTotal, u.totalSize);
+            heap.samples++;
+          })
+          .catch(() => undefined);
+      }, 100);
+      await profiler.start();
+      say(`profiling the api during the upload (its MB/s are skewed by the profiler); V8 heap ${fmt(first.usedSize / MB, 1)} MB used of ${fmt(first.totalSize / MB, 1)} MB`);
+    }
     const rss = watchRss(platform.pid, 20);
     const apiCpuBefore = processCpuMs(platform.pid);
     const benchCpuBefore = processCpuMs(process.pid);
+    const machineBefore = machineBusyMs();
     let nextReport = 0.1;
     const result = await upload(platform, `/v1/datasets/${datasetId}/versions`, token, csvFile, size, (sent, elapsed) => {
       if (sent / size >= nextReport) {
@@ -233,8 +264,18 @@ async function main(): Promise<void> {
       }
     });
     const memory = rss.stop();
+    if (profiler) {
+      clearInterval(heapTimer);
+      const { file, summary } = await profiler.stop(profileDir!, `api-upload-${Date.now()}`);
+      profiler.close();
+      say(`api CPU profile written to ${file}; self time by package:\n${summary}`);
+      say(`api V8 heap during the upload: total ${fmt(heap.before / MB, 1)} MB before, peak total ${fmt(heap.peakTotal / MB, 1)} MB (+${fmt((heap.peakTotal - heap.before) / MB, 1)} MB), peak used ${fmt(heap.peakUsed / MB, 1)} MB (${heap.samples} samples every 100 ms)`);
+    }
     const apiCpuMs = (processCpuMs(platform.pid) ?? 0) - (apiCpuBefore ?? 0);
     const benchCpuMs = (processCpuMs(process.pid) ?? 0) - (benchCpuBefore ?? 0);
+    // Everything else the machine did meanwhile (other people's work, PostgreSQL, the OS), in % of all cores.
+    const machineMs = (machineBusyMs() ?? 0) - (machineBefore ?? 0);
+    const othersPercent = (100 * Math.max(0, machineMs - apiCpuMs - benchCpuMs)) / (result.seconds * 1000 * cpu.length);
     if (result.status !== 201) throw new Error(`upload failed (${result.status}): ${result.text.slice(0, 2000)}`);
     const version = result.body;
     if (Number(version.rowCount) !== generated.rows) throw new Error(`the api counted ${version.rowCount} rows, the file has ${generated.rows}`);
@@ -258,7 +299,7 @@ async function main(): Promise<void> {
       `  baseline fs read+SHA-256+write+fsync  ${fmt(baseline[0], 1).padStart(8)} MB/s before, ${fmt(baseline[1], 1)} MB/s after (mean ${fmt(baselineMean, 1)})`,
       `  ratio platform/baseline               ${(platformMbps / baselineMean).toFixed(3)}   (the baseline is ${(baselineMean / platformMbps).toFixed(1)}x faster)`,
       `  api RSS: ${fmt(memory.before / MB, 1)} MB before, peak ${fmt(memory.peak / MB, 1)} MB, ${fmt(memory.after / MB, 1)} MB at the 201 → peak growth ${fmt(growth / MB, 1)} MB (${fmt(growth / 1048576, 1)} MiB; ${memory.samples} samples every 20 ms)`,
-      `  api CPU during the upload: ${(apiCpuMs / 1000).toFixed(1)} s over ${result.seconds.toFixed(1)} s of wall time (${fmt((100 * apiCpuMs) / 1000 / result.seconds)} % of one core); this process (sending the file): ${(benchCpuMs / 1000).toFixed(1)} s`,
+      `  api CPU during the upload: ${(apiCpuMs / 1000).toFixed(1)} s over ${result.seconds.toFixed(1)} s of wall time (${fmt((100 * apiCpuMs) / 1000 / result.seconds)} % of one core); this process (sending the file): ${(benchCpuMs / 1000).toFixed(1)} s; other processes: ${fmt(othersPercent)} % of the machine`,
       '',
     ];
     process.stdout.write(lines.join('\n') + '\n');

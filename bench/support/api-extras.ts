@@ -1,6 +1,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cpus } from 'node:os';
+import { machineBusyMs, processCpuMs } from './cpu';
 import { Platform } from './platform';
 
 /**
@@ -58,7 +60,7 @@ export function platformSettingsFromEnv(): PlatformSettings {
  * variables that environment leaves unset (those it sets, such as STORAGE_DIR or REDIS_PREFIX, win).
  * The file lives in a private temporary directory and is removed as soon as the api is up.
  */
-export async function startPlatformWith(extraEnv: Record<string, string>, settings: PlatformSettings = platformSettingsFromEnv()): Promise<Platform> {
+export async function startPlatformWith(extraEnv: Record<string, string>, nodeArgs: string[] = [], settings: PlatformSettings = platformSettingsFromEnv()): Promise<Platform> {
   const dir = mkdtempSync(join(tmpdir(), 'lutece-bench-env-'));
   const file = join(dir, 'api.env');
   for (const [name, value] of Object.entries(extraEnv)) {
@@ -66,7 +68,7 @@ export async function startPlatformWith(extraEnv: Record<string, string>, settin
   }
   writeFileSync(file, Object.entries(extraEnv).map(([name, value]) => `${name}=${value}\n`).join(''), { mode: 0o600 });
   try {
-    return await Platform.start({ ...settings, nodeArgs: [`--env-file=${file}`], say });
+    return await Platform.start({ ...settings, nodeArgs: [...nodeArgs, `--env-file=${file}`], say });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -127,6 +129,24 @@ export function watchRss(pid: number, intervalMs = 20): RssWatch {
       clearInterval(timer);
       sample();
       return { before, peak, after: last, samples };
+    },
+  };
+}
+
+/**
+ * Starts measuring the CPU that processes other than `pids` use (other people's work, PostgreSQL,
+ * Redis, the OS); stop() returns it as a percentage of all cores over the wall time.
+ */
+export function othersMeter(pids: number[]): { stop(): number } {
+  const sum = () => pids.reduce((total, pid) => total + (processCpuMs(pid) ?? 0), 0);
+  const machineBefore = machineBusyMs() ?? 0;
+  const oursBefore = sum();
+  const started = process.hrtime.bigint();
+  return {
+    stop: () => {
+      const wallMs = seconds(started) * 1000;
+      const others = (machineBusyMs() ?? 0) - machineBefore - (sum() - oursBefore);
+      return (100 * Math.max(0, others)) / (wallMs * cpus().length);
     },
   };
 }

@@ -47,6 +47,21 @@ describe('worker configuration', () => {
     expect([...ring.keys.keys()]).toEqual(['new', 'old']);
   });
 
+  it('trains and serves by default, with 64 concurrent calls batched up to 64 rows after 2 ms, and no metrics server', () => {
+    const config = loadWorkerConfig({ REDIS_URL: 'redis://r' });
+    expect(config.roles).toEqual(['training', 'inference']);
+    expect(config.serving).toEqual({ concurrency: 64, maxBatchRows: 64, batchWaitMs: 2 });
+    expect(config.metricsPort).toBeUndefined();
+    expect(loadWorkerConfig({ REDIS_URL: 'redis://r', WORKER_METRICS_PORT: '' }).metricsPort).toBeUndefined();
+    expect(loadWorkerConfig({ REDIS_URL: 'redis://r', WORKER_METRICS_PORT: '0' }).metricsPort).toBe(0);
+    expect(loadWorkerConfig({ REDIS_URL: 'redis://r', WORKER_ROLES: ' inference ,inference' }).roles).toEqual(['inference']);
+    expect(loadWorkerConfig({ REDIS_URL: 'redis://r', WORKER_MAX_BATCH: '128', WORKER_BATCH_WAIT_MS: '0.5' }).serving).toMatchObject({ maxBatchRows: 128, batchWaitMs: 0.5 });
+    expect(() => loadWorkerConfig({ REDIS_URL: 'redis://r', WORKER_ROLES: 'serving' })).toThrow('WORKER_ROLES');
+    expect(() => loadWorkerConfig({ REDIS_URL: 'redis://r', WORKER_ROLES: '' })).toThrow('WORKER_ROLES');
+    expect(() => loadWorkerConfig({ REDIS_URL: 'redis://r', WORKER_MAX_BATCH: '0' })).toThrow('WORKER_MAX_BATCH');
+    expect(() => loadWorkerConfig({ REDIS_URL: 'redis://r', WORKER_METRICS_PORT: 'http' })).toThrow('WORKER_METRICS_PORT');
+  });
+
   it('derives Bull stalled-job settings from the lock duration', () => {
     expect(bullSettings({ lockSeconds: 120 })).toEqual({ lockDuration: 120_000, stalledInterval: 30_000, maxStalledCount: 5 });
     expect(bullSettings({ lockSeconds: 4 })).toEqual({ lockDuration: 4000, stalledInterval: 2000, maxStalledCount: 5 });

@@ -14,6 +14,9 @@ export const DEV_MASTER_KEYS = 'dev:ZGV2ZWxvcG1lbnQtb25seS1tYXN0ZXIta2V5LTMyYnk=
 
 const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const satisfies readonly TfjsBackend[];
 
+export const WORKER_ROLES = ['training', 'inference'] as const;
+export type WorkerRole = (typeof WORKER_ROLES)[number];
+
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -31,6 +34,17 @@ const envSchema = z.object({
   WORKER_BACKEND: z.enum(BACKENDS).optional(),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
   WORKER_LOCK_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
+  WORKER_ROLES: z
+    .string()
+    .default('training,inference')
+    .transform((raw) => [...new Set(raw.split(',').map((role) => role.trim()).filter(Boolean))])
+    .pipe(z.array(z.enum(WORKER_ROLES)).min(1, 'must name at least one of training, inference')),
+  // High: Bull hands a worker as many concurrent calls as this, and only calls that arrive together can be batched.
+  WORKER_INFERENCE_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(64),
+  WORKER_MAX_BATCH: z.coerce.number().int().min(1).max(4096).default(64),
+  WORKER_BATCH_WAIT_MS: z.coerce.number().min(0).max(1000).default(2),
+  // Unset or empty: no metrics server (the chart's network policies admit no ingress to workers).
+  WORKER_METRICS_PORT: z.preprocess((raw) => (typeof raw === 'string' && raw.trim() === '' ? undefined : raw), z.coerce.number().int().min(0).max(65535).optional()),
   MASTER_KEYS: z.string().optional(),
   STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),
   STORAGE_DIR: z.string().default('.data/objects'),
@@ -65,6 +79,17 @@ export interface WorkerConfig {
   forcedBackend?: TfjsBackend;
   concurrency: number;
   lockSeconds: number;
+  roles: WorkerRole[];
+  serving: {
+    /** Predict calls taken from `inference:<pool>` at once. */
+    concurrency: number;
+    /** Most rows in one coalesced `predict` (a larger single call still runs, alone). */
+    maxBatchRows: number;
+    /** How long the first call of a batch waits for others. */
+    batchWaitMs: number;
+  };
+  /** Port of the Prometheus text endpoint (0: any free port, logged); undefined: none. */
+  metricsPort?: number;
   masterKeys: MasterKeyRing;
   storage: {
     driver: 'local' | 's3';
@@ -130,6 +155,9 @@ export function loadWorkerConfig(source: Record<string, string | undefined> = pr
     forcedBackend: env.WORKER_BACKEND,
     concurrency: env.WORKER_CONCURRENCY,
     lockSeconds: env.WORKER_LOCK_SECONDS,
+    roles: env.WORKER_ROLES,
+    serving: { concurrency: env.WORKER_INFERENCE_CONCURRENCY, maxBatchRows: env.WORKER_MAX_BATCH, batchWaitMs: env.WORKER_BATCH_WAIT_MS },
+    metricsPort: env.WORKER_METRICS_PORT,
     masterKeys,
     storage: {
       driver: env.STORAGE_DRIVER,

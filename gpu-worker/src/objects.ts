@@ -29,19 +29,8 @@ export class JobObjects {
   ) {}
 
   /** Plaintext of an object the api named in the payload (a base model's artifact, a dataset). */
-  async read(ref: ObjectRef): Promise<Buffer> {
-    let keys;
-    try {
-      keys = openReadKeys(this.masterKeys.keys, ref.readGrant, ref.objectId);
-    } catch {
-      throw new JobError("an object's read grant does not open with this worker's master keys", true);
-    }
-    try {
-      return await this.decrypt(ref.storageKey, ref.objectId, keys.objectSecret, (generation) => keys.tenantKeys.get(generation));
-    } finally {
-      keys.objectSecret.fill(0);
-      for (const key of keys.tenantKeys.values()) key.fill(0);
-    }
+  read(ref: ObjectRef): Promise<Buffer> {
+    return readGrantedObject(this.store, this.masterKeys, this.job.tenantId, ref);
   }
 
   /**
@@ -68,7 +57,9 @@ export class JobObjects {
       throw new JobError("a checkpoint's sealed secret does not open with this worker's master keys", true);
     }
     try {
-      return await this.decrypt(report.storageKey, report.objectId, objectSecret, (generation) => (generation === writeKey.generation ? writeKey.key : undefined));
+      return await decryptObject(this.store, { tenantId: this.job.tenantId, objectId: report.objectId, storageKey: report.storageKey }, objectSecret, (generation) =>
+        generation === writeKey.generation ? writeKey.key : undefined,
+      );
     } finally {
       objectSecret.fill(0);
     }
@@ -126,30 +117,55 @@ export class JobObjects {
     this.writeKey = { generation: parsed.generation, key };
     return this.writeKey;
   }
+}
 
-  private async decrypt(storageKey: string, objectId: string, objectSecret: Buffer, tenantKey: (generation: number) => Buffer | undefined): Promise<Buffer> {
-    const tenantId = this.job.tenantId;
-    const decryptor = createDecryptStream({
-      // Another tenant's or another object's envelope copied over this key is refused before any key is used.
-      expect: { tenantId, objectId },
-      resolveKek: (header) => {
-        const key = tenantKey(header.keyGeneration);
-        if (!key) throw new JobError(`tenant key generation ${header.keyGeneration} was not granted to this job`, true);
-        return deriveObjectKek(key, objectSecret, { tenantId, objectId, keyGeneration: header.keyGeneration });
-      },
-    });
-    let source: Readable;
-    try {
-      source = await this.store.read(storageKey);
-    } catch {
-      throw new JobError('an object the job needs is missing from storage', false);
-    }
-    source.on('error', (error) => decryptor.destroy(error));
-    const chunks: Buffer[] = [];
-    // Collected whole and only returned once the final segment has authenticated.
-    for await (const chunk of source.pipe(decryptor)) chunks.push(chunk as Buffer);
-    const plaintext = Buffer.concat(chunks);
-    for (const chunk of chunks) chunk.fill(0);
-    return plaintext;
+/**
+ * Plaintext of an object named by the api with a read grant (a dataset, a base model's or a served
+ * model's artifact). The grant opens with the master key ring only, and the envelope must belong to
+ * `tenantId` and to this very object.
+ */
+export async function readGrantedObject(store: ObjectStore, masterKeys: MasterKeyRing, tenantId: string, ref: ObjectRef): Promise<Buffer> {
+  let keys;
+  try {
+    keys = openReadKeys(masterKeys.keys, ref.readGrant, ref.objectId);
+  } catch {
+    throw new JobError("an object's read grant does not open with this worker's master keys", true);
   }
+  try {
+    return await decryptObject(store, { tenantId, objectId: ref.objectId, storageKey: ref.storageKey }, keys.objectSecret, (generation) => keys.tenantKeys.get(generation));
+  } finally {
+    keys.objectSecret.fill(0);
+    for (const key of keys.tenantKeys.values()) key.fill(0);
+  }
+}
+
+async function decryptObject(
+  store: ObjectStore,
+  object: { tenantId: string; objectId: string; storageKey: string },
+  objectSecret: Buffer,
+  tenantKey: (generation: number) => Buffer | undefined,
+): Promise<Buffer> {
+  const { tenantId, objectId } = object;
+  const decryptor = createDecryptStream({
+    // Another tenant's or another object's envelope copied over this key is refused before any key is used.
+    expect: { tenantId, objectId },
+    resolveKek: (header) => {
+      const key = tenantKey(header.keyGeneration);
+      if (!key) throw new JobError(`tenant key generation ${header.keyGeneration} was not granted to this worker`, true);
+      return deriveObjectKek(key, objectSecret, { tenantId, objectId, keyGeneration: header.keyGeneration });
+    },
+  });
+  let source: Readable;
+  try {
+    source = await store.read(object.storageKey);
+  } catch {
+    throw new JobError('an object the worker needs is missing from storage', false);
+  }
+  source.on('error', (error) => decryptor.destroy(error));
+  const chunks: Buffer[] = [];
+  // Collected whole and only returned once the final segment has authenticated.
+  for await (const chunk of source.pipe(decryptor)) chunks.push(chunk as Buffer);
+  const plaintext = Buffer.concat(chunks);
+  for (const chunk of chunks) chunk.fill(0);
+  return plaintext;
 }

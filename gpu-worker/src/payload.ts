@@ -10,8 +10,8 @@ import { JobError } from './errors';
 const grant = z.object({ masterKeyId: z.string().min(1), sealed: z.string().min(1) });
 // Storage keys name the tenant's own prefix only: no "..", no absolute path.
 const storageKey = z.string().regex(/^[a-z0-9/_-]+(\.[a-z0-9]+)?$/i).refine((key) => !key.includes('..'));
-const objectRef = z.object({ objectId: z.string().min(1), storageKey, sha256: z.string(), readGrant: grant });
-const datasetRef = objectRef.extend({ datasetVersionId: z.string().min(1), format: z.enum(['CSV', 'JSONL']), contentSha256: z.string().regex(/^[0-9a-f]{64}$/) });
+export const objectRefSchema = z.object({ objectId: z.string().min(1), storageKey, sha256: z.string(), readGrant: grant });
+const datasetRef = objectRefSchema.extend({ datasetVersionId: z.string().min(1), format: z.enum(['CSV', 'JSONL']), contentSha256: z.string().regex(/^[0-9a-f]{64}$/) });
 
 const payloadSchema = z.object({
   kind: z.literal('training'),
@@ -23,7 +23,7 @@ const payloadSchema = z.object({
   region: z.string().min(1),
   gpuClass: z.string(),
   baseModel: z.enum(BASE_MODELS),
-  baseArtifact: objectRef.optional(),
+  baseArtifact: objectRefSchema.optional(),
   training: datasetRef,
   validation: datasetRef.optional(),
   targetColumn: z.string().min(1),

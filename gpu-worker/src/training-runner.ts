@@ -12,6 +12,7 @@ import {
 } from '../../src/contracts/training';
 import { modelFromArtifact, modelToArtifact, parseArtifact, serializeArtifact } from './artifact';
 import type { BackendLease } from './backend';
+import { driftBaseline } from './baseline';
 import { CancelWatch } from './cancel-watch';
 import type { MasterKeyRing } from './config';
 import { parseDataset, type Table } from './datasets';
@@ -153,6 +154,8 @@ class AttemptRun {
     const data = family.prepare({ training, validation, targetColumn: payload.targetColumn, featureColumns: payload.featureColumns, seed, saved: start?.artifact.preprocessing });
     const session = (this.session = createSession(family, data, payload.hyperparameters, start?.model));
     const summary = summarize(session);
+    // Sent with job.succeeded: the api keeps it with the model version for drift monitoring.
+    const baseline = driftBaseline(data.preprocessing, training);
     let metrics: EpochMetrics | null = resumed?.artifact.metrics ?? null;
 
     for (let epochIndex = resumed?.artifact.epoch ?? 0; epochIndex < epochs; epochIndex++) {
@@ -191,7 +194,7 @@ class AttemptRun {
     if (!metrics) throw new Error('training ended without metrics');
     const artifact = await modelToArtifact(session.model, { baseModel: payload.baseModel, preprocessing: data.preprocessing, epoch: epochs, metrics, backend, summary });
     const stored = await this.objects.write('model_artifact', serializeArtifact(artifact));
-    await this.reporter.report('job.succeeded', { artifact: stored, metrics, epochs, backend, summary });
+    await this.reporter.report('job.succeeded', { artifact: stored, metrics, epochs, backend, summary, baseline });
     await this.finish(jobId);
     this.log.info({ epochs, backend }, 'job succeeded');
     return 'succeeded';

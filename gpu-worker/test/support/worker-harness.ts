@@ -7,7 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalObjectStore } from '../../../src/contracts/local-object-store';
-import { trainingQueueName, WORKER_EVENTS_QUEUE, type TrainingJobPayload, type WorkerEvent } from '../../../src/contracts/training';
+import type { InferenceRequest, InferenceResult } from '../../../src/contracts/inference';
+import { inferenceQueueName, trainingQueueName, WORKER_EVENTS_QUEUE, type TrainingJobPayload, type WorkerEvent } from '../../../src/contracts/training';
 import { TestTenant } from './tenant';
 
 /**
@@ -30,10 +31,12 @@ export class WorkerHarness {
   storageDir!: string;
   store!: LocalObjectStore;
   trainingQueue!: Queue;
+  inferenceQueue!: Queue;
   private eventsQueue!: Queue;
   private readonly workers: WorkerProcess[] = [];
   private spawned = 0;
   private readonly listeners = new Set<() => void>();
+  private readonly answers = new Map<string, (answer: { result?: InferenceResult; error?: string }) => void>();
 
   async start(): Promise<void> {
     if (!existsSync(WORKER_MAIN)) throw new Error(`${WORKER_MAIN} is missing: build first (npx tsc -p tsconfig.build.json)`);
@@ -43,6 +46,9 @@ export class WorkerHarness {
     const bullPrefix = `${this.prefix}:bull`;
     this.trainingQueue = new Bull(trainingQueueName(this.pool), TEST_REDIS_URL, { prefix: bullPrefix });
     this.eventsQueue = new Bull(WORKER_EVENTS_QUEUE, TEST_REDIS_URL, { prefix: bullPrefix });
+    this.inferenceQueue = new Bull(inferenceQueueName(this.pool), TEST_REDIS_URL, { prefix: bullPrefix });
+    this.inferenceQueue.on('global:completed', (jobId: string, value: string) => this.answers.get(jobId)?.({ result: JSON.parse(value) as InferenceResult }));
+    this.inferenceQueue.on('global:failed', (jobId: string, reason: string) => this.answers.get(jobId)?.({ error: reason }));
     void this.eventsQueue.process(async (job) => {
       this.events.push(job.data as WorkerEvent);
       for (const listener of this.listeners) listener();
@@ -57,6 +63,7 @@ export class WorkerHarness {
   async stop(): Promise<void> {
     await this.stopWorkers();
     await this.trainingQueue?.close();
+    await this.inferenceQueue?.close();
     await this.eventsQueue?.close();
     if (this.redis) {
       const keys = await this.redis.keys(`${this.prefix}:*`);
@@ -89,6 +96,20 @@ export class WorkerHarness {
 
   async enqueue(payload: TrainingJobPayload, attempts = 3): Promise<void> {
     await this.trainingQueue.add(payload, { jobId: payload.jobId, attempts, backoff: { type: 'fixed', delay: 200 } });
+  }
+
+  /**
+   * A predict call as the api makes it (InferenceClientService): waiting for the queue's global
+   * events before adding the job, then its result or the worker's error message.
+   */
+  async predict(request: InferenceRequest): Promise<{ result?: InferenceResult; error?: string }> {
+    const answered = new Promise<{ result?: InferenceResult; error?: string }>((resolve) => this.answers.set(request.requestId, resolve));
+    try {
+      await this.inferenceQueue.add(request, { jobId: request.requestId, attempts: 1, removeOnComplete: true, removeOnFail: true });
+      return await answered;
+    } finally {
+      this.answers.delete(request.requestId);
+    }
   }
 
   jobEvents(jobId: string): JobWorkerEvent[] {

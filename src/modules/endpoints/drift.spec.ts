@@ -1,5 +1,5 @@
 import type { DriftBaseline } from '../../contracts/inference';
-import { binOf, bucketsOf, driftReport, psi } from './drift';
+import { binOf, bucketKey, bucketsOf, driftReport, psi } from './drift';
 
 const baseline: DriftBaseline = {
   rows: 1000,
@@ -43,5 +43,18 @@ describe('drift', () => {
   it('counts unseen categories in their own bucket', () => {
     const rows = Array.from({ length: 200 }, () => ({ income: 15, region: 'bretagne', label: 'repaid' }));
     expect(window(rows).features.find((f) => f.name === 'region')!.psi).toBeGreaterThan(0.25);
+  });
+  it("counts a baseline's own __other__ share once, against live categories it does not list", () => {
+    const pooled: DriftBaseline = { rows: 100, features: [{ name: 'city', kind: 'categorical', proportions: { paris: 0.5, lyon: 0.3, __other__: 0.2 } }], output: { kind: 'classes', proportions: { a: 1 } } };
+    const counts = new Map<string, number>();
+    const live = [...Array(45).fill('paris'), ...Array(25).fill('lyon'), ...Array(30).fill('nantes')];
+    for (const city of live) for (const key of bucketsOf(pooled, { city }, { label: 'a' })) counts.set(key, (counts.get(key) ?? 0) + 1);
+    expect(driftReport(pooled, counts, live.length).features[0].psi).toBeCloseTo(psi([0.5, 0.3, 0.2], [45, 25, 30]), 4);
+  });
+
+  it("bins a forecaster's first forecast point against the output baseline", () => {
+    const forecasts: DriftBaseline = { rows: 100, features: [], output: { kind: 'numeric', binEdges: [100, 200], proportions: [0.3, 0.4, 0.3] } };
+    expect(bucketsOf(forecasts, { series: [1, 2, 3] }, { forecast: [250] })).toEqual([bucketKey('__output__', 2)]);
+    expect(bucketsOf(forecasts, {}, { value: 50 })).toEqual([bucketKey('__output__', 0)]);
   });
 });
