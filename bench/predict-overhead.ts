@@ -14,8 +14,9 @@
  * both models give the same answers before comparing them.
  *
  * Environment: BENCH_DURATION seconds per measured run (10), BENCH_WARMUP seconds (3),
- * BENCH_COLD_STARTS (5), BENCH_CONNECTIONS ("1,32"), BENCH_DATABASE_URL, BENCH_REDIS_URL,
- * BENCH_APP_ROLE_PASSWORD (see support/api-extras.ts).
+ * BENCH_COLD_STARTS (5), BENCH_CONNECTIONS ("1,32"), BENCH_API_NODE_ARGS (extra node flags for the
+ * api, e.g. --cpu-prof), BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_APP_ROLE_PASSWORD (see
+ * support/api-extras.ts).
  *
  * It prints figures and ratios; it asserts nothing about timings. See docs/BENCHMARKS.md.
  */
@@ -283,7 +284,8 @@ async function main(): Promise<void> {
   await selectBackend(installedCandidates(), 'wasm');
   const metricsPort = await freePort();
   say(`starting the platform (NODE_ENV=production, WORKERS=1 local gpu-worker on wasm, worker metrics on :${metricsPort})`);
-  const platform = await startPlatformWith({ WORKERS: '1', WORKER_BACKEND: 'wasm', WORKER_METRICS_PORT: String(metricsPort) });
+  const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const platform = await startPlatformWith({ WORKERS: '1', WORKER_BACKEND: 'wasm', WORKER_METRICS_PORT: String(metricsPort) }, nodeArgs);
   const stop = async () => {
     await platform.stop().catch((error: Error) => say(`stop failed: ${error.message}`));
   };
