@@ -297,7 +297,7 @@ async function main(): Promise<void> {
       `Results (${fmt(size / MB, 1)} MB, ${fmt(generated.rows)} rows, MB = 10^6 bytes, ${cpu.length} CPUs):`,
       `  platform upload (POST → 201)          ${fmt(platformMbps, 1).padStart(8)} MB/s   ${result.seconds.toFixed(2)} s`,
       `  baseline fs read+SHA-256+write+fsync  ${fmt(baseline[0], 1).padStart(8)} MB/s before, ${fmt(baseline[1], 1)} MB/s after (mean ${fmt(baselineMean, 1)})`,
-      `  ratio platform/baseline               ${(platformMbps / baselineMean).toFixed(3)}   (the baseline is ${(baselineMean / platformMbps).toFixed(1)}x faster)`,
+      `  ratio platform/baseline               ${(platformMbps / baselineMean).toFixed(4)}   (the baseline is ${(baselineMean / platformMbps).toFixed(1)}x faster)`,
       `  api RSS: ${fmt(memory.before / MB, 1)} MB before, peak ${fmt(memory.peak / MB, 1)} MB, ${fmt(memory.after / MB, 1)} MB at the 201 → peak growth ${fmt(growth / MB, 1)} MB (${fmt(growth / 1048576, 1)} MiB; ${memory.samples} samples every 20 ms)`,
       `  api CPU during the upload: ${(apiCpuMs / 1000).toFixed(1)} s over ${result.seconds.toFixed(1)} s of wall time (${fmt((100 * apiCpuMs) / 1000 / result.seconds)} % of one core); this process (sending the file): ${(benchCpuMs / 1000).toFixed(1)} s; other processes: ${fmt(othersPercent)} % of the machine`,
       '',

@@ -198,6 +198,50 @@ async function bareTraining(csv: string, hyperparameters: Hyperparameters, ours:
   return { epochSamplesPerSecond, totalSeconds: seconds(started), fitSeconds, trainRows: data.train.size, finalValAccuracy, cpuSeconds: ((processCpuMs(process.pid) ?? 0) - cpuBefore) / 1000, othersPercent: others.stop() };
 }
 
+/**
+ * The worker's own training loop (runEpoch: seeded order, a tf.data generator building each batch,
+ * fitDataset, validation in batches of 512) against model.fit on whole-set tensors, in this process,
+ * one epoch of each in turn (the order alternates), so both see the same load on the machine. What
+ * separates the two is the loop only: no api, queue, encryption, checkpoint or event.
+ */
+async function pairedLoopComparison(csv: string, hyperparameters: Hyperparameters): Promise<{ fit: number[]; loop: number[] }> {
+  const family = FAMILIES['tabular-classifier'];
+  const table = parseDataset(Buffer.from(csv), 'CSV', 'training dataset');
+  const data = family.prepare({ training: table, validation: null, targetColumn: TARGET, featureColumns: null, seed: hyperparameters.seed! });
+  const model = family.build(data.preprocessing, deriveSeed(hyperparameters.seed!, 'weights'));
+  model.compile({ optimizer: tf.train.adam(hyperparameters.learningRate), loss: family.loss, metrics: family.metrics });
+  const train = data.train.batch(identityOrder(data.train.size));
+  const validation = data.validation.batch(identityOrder(data.validation.size));
+  const session = createSession(family, data, hyperparameters);
+  const fit: number[] = [];
+  const loop: number[] = [];
+  try {
+    for (let epoch = 0; epoch < hyperparameters.epochs; epoch++) {
+      const runFit = async () => {
+        const started = process.hrtime.bigint();
+        await model.fit(train.xs, train.ys, { epochs: epoch + 1, initialEpoch: epoch, batchSize: hyperparameters.batchSize, shuffle: true, validationData: [validation.xs, validation.ys], verbose: 0 });
+        fit.push(data.train.size / seconds(started));
+      };
+      const runLoop = async () => {
+        loop.push((await runEpoch(session, epoch)).samplesPerSecond);
+      };
+      if (epoch % 2 === 0) {
+        await runFit();
+        await runLoop();
+      } else {
+        await runLoop();
+        await runFit();
+      }
+    }
+  } finally {
+    tf.dispose([train.xs, train.ys, validation.xs, validation.ys]);
+    model.optimizer?.dispose();
+    model.dispose();
+    disposeSession(session);
+  }
+  return { fit, loop };
+}
+
 // ---------------------------------------------------------------------------------------------
 // The backend table: the worker's own families and training loop, in this process
 // ---------------------------------------------------------------------------------------------
@@ -339,6 +383,11 @@ async function main(): Promise<void> {
         const bare2 = await bareTraining(csv, hyperparameters, [platform.pid, workerPid]);
         say(`  ${bare2.epochSamplesPerSecond.map((s) => fmt(s)).join(' / ')} samples/s per epoch; ${bare2.totalSeconds.toFixed(1)} s in all (fit ${bare2.fitSeconds.toFixed(1)} s), val accuracy ${bare2.finalValAccuracy?.toFixed(3)}`);
 
+        say(`in this process, epoch by epoch in turn: model.fit vs the worker's runEpoch (same data, same network)`);
+        const paired = await pairedLoopComparison(csv, hyperparameters);
+        const pairRatios = paired.loop.map((l, i) => l / paired.fit[i]);
+        say(`  fit ${paired.fit.map((v) => fmt(v)).join(' / ')}; runEpoch ${paired.loop.map((v) => fmt(v)).join(' / ')} samples/s`);
+
         const trainRows = bare1.trainRows;
         const platformEpochs = job.metrics.map((m) => m.samplesPerSecond ?? 0);
         // Epoch 1 pays for kernel warm-up and JIT on both sides: steady state is epochs 2..N.
@@ -356,6 +405,7 @@ async function main(): Promise<void> {
           `                          bare model.fit, run 1:                ${bare1.epochSamplesPerSecond.map((s) => fmt(s)).join(' / ')}`,
           `                          bare model.fit, run 2:                ${bare2.epochSamplesPerSecond.map((s) => fmt(s)).join(' / ')}`,
           `  steady state (median of epochs 2..${epochs}): platform ${fmt(platformSteady)}, bare ${fmt(bareSteady)} samples/s → ratio ${(platformSteady / bareSteady).toFixed(3)}`,
+          `  the worker's loop alone, in this process (runEpoch vs model.fit, alternating epochs): ${paired.loop.map((v) => fmt(v)).join(' / ')} vs ${paired.fit.map((v) => fmt(v)).join(' / ')} → median ratio of epochs 2..${epochs} ${median(pairRatios.slice(1)).toFixed(3)}`,
           `  end to end: platform job ${jobSeconds.toFixed(1)} s from createdAt to finishedAt (${runningSeconds === undefined ? 'no startedAt recorded' : `${runningSeconds.toFixed(1)} s from startedAt`}; client saw SUCCEEDED after ${clientSeconds.toFixed(1)} s) = ${fmt(samples / jobSeconds)} samples/s;`,
           `              bare script ${bare1.totalSeconds.toFixed(1)} / ${bare2.totalSeconds.toFixed(1)} s (parse + preprocess + fit) = ${fmt(samples / bareTotal)} samples/s → ratio ${(bareTotal / jobSeconds).toFixed(3)}`,
           `  queue: ${job.startedAt && started ? `createdAt → worker started ${ms(job.createdAt, job.startedAt)} ms, → RUNNING recorded ${ms(job.createdAt, started.at)} ms` : 'the api never recorded this job as started (no startedAt, never RUNNING)'}; ${job.checkpoints.length} checkpoints; metered ${job.gpuSeconds} s (CPU_SECONDS)`,
