@@ -49,8 +49,11 @@ export class WorkerEventsProcessor {
       const applied = await withScopedTransaction(this.dataSource, { tenantId: event.tenantId }, async (manager) => {
         const row = await manager.getRepository(FineTuningJobEntity).createQueryBuilder('j').setLock('pessimistic_write').where('j.id = :id', { id: event.jobId }).getOne();
         if (!row) {
-          this.logger.warn({ jobId: event.jobId, type: event.type }, 'worker event for an unknown job ignored');
-          return false;
+          // The job is enqueued before its row commits, so a fast worker can report first. Failing
+          // makes Bull retry the event (with backoff) once the row is visible; a job whose row never
+          // committed ends in the failed set after the worker's attempts.
+          this.logger.warn({ jobId: event.jobId, type: event.type }, 'worker event for a job not visible yet; will retry');
+          throw new Error(`job ${event.jobId} is not visible yet`);
         }
         await this.apply(manager, row, event);
         return true;
