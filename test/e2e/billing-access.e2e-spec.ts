@@ -205,10 +205,13 @@ describe('Billing: roles and tenant isolation', () => {
       expect((await ok(app.graphql(INVOICE, { month: currentMonth }, as({ ...billing, tenantId: ownTenantId })))).invoice.lines).toEqual([]);
     });
 
-    it("ignores a worker event that names B as the tenant of A's job: nothing is billed to either", async () => {
+    it("refuses a worker event that names B as the tenant of A's job: nothing is billed to either", async () => {
       const job = await createJob(app, a.owner, a.projects[0]);
       const before = { a: await ledgerSum(a.owner.tenantId), b: await ledgerSum(b.owner.tenantId) };
-      await peer.apply(events.usage({ jobId: job.jobId, tenantId: b.owner.tenantId }, { segment: 1, seconds: '999.000' }));
+      // Under B's tenant scope A's job does not exist: the api refuses the event (Bull retries it,
+      // as it does for a job whose row has not committed yet) and bills nothing.
+      const result = await peer.send(events.usage({ jobId: job.jobId, tenantId: b.owner.tenantId }, { segment: 1, seconds: '999.000' }));
+      expect(result.state).toBe('failed');
       expect(await app.ownerQuery('SELECT id FROM usage_events WHERE id = $1', [`${job.jobId}:1:1`])).toEqual([]);
       expect({ a: await ledgerSum(a.owner.tenantId), b: await ledgerSum(b.owner.tenantId) }).toEqual(before);
     });
