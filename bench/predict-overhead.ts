@@ -36,7 +36,7 @@ import { encodeInputs, predictInputs, type PredictionInput } from '../gpu-worker
 import { modelToArtifact, serializeArtifact } from '../gpu-worker/src/artifact';
 import { createSession, runEpoch, summarize } from '../gpu-worker/src/training';
 import { processCpuMs } from './support/cpu';
-import { childPids, fmt, numberFromEnv, othersMeter, percentile, platformSettingsFromEnv, say, seconds, startPlatformWith } from './support/api-extras';
+import { childPids, createBenchTenant, fmt, numberFromEnv, othersMeter, percentile, platformSettingsFromEnv, say, seconds, startPlatformWith } from './support/api-extras';
 import { BareServingWorker } from './support/serving-worker';
 import type { Platform } from './support/platform';
 
@@ -74,14 +74,8 @@ class Tenant {
   ) {}
 
   static async create(platform: Platform): Promise<Tenant> {
-    const signUp = await platform.graphql('mutation($input: SignUpInput!) { signUp(input: $input) { accessToken } }', {
-      input: { email: `bench-predict-${Date.now()}@example.test`, password: 'correct horse battery staple', displayName: 'Bench', tenantName: 'Bench predict tenant' },
-    });
-    const token: string | undefined = signUp.data?.signUp?.accessToken;
-    if (!token) throw new Error(`signUp failed (${signUp.status}): ${signUp.text}`);
-    const project = await platform.graphql('mutation($input: CreateProjectInput!) { createProject(input: $input) { id } }', { input: { name: 'Bench predict', dataClassification: 'CONFIDENTIAL' } }, token);
-    if (!project.data?.createProject?.id) throw new Error(`createProject failed: ${project.text}`);
-    return new Tenant(platform, token, project.data.createProject.id);
+    const { token, projectId } = await createBenchTenant(platform, 'predict');
+    return new Tenant(platform, token, projectId);
   }
 
   async graphql(query: string, variables: Record<string, unknown>): Promise<any> {

@@ -27,7 +27,7 @@ import { FAMILIES } from '../gpu-worker/src/families';
 import { deriveSeed } from '../gpu-worker/src/random';
 import { createSession, disposeSession, runEpoch } from '../gpu-worker/src/training';
 import { processCpuMs } from './support/cpu';
-import { childPids, fmt, median, numberFromEnv, othersMeter, percentile, say, seconds, startPlatformWith } from './support/api-extras';
+import { childPids, createBenchTenant, fmt, median, numberFromEnv, othersMeter, percentile, say, seconds, startPlatformWith } from './support/api-extras';
 import type { Platform } from './support/platform';
 import { seriesCsv, tabularCsv, textCsv } from './support/training-data';
 
@@ -71,14 +71,8 @@ class Tenant {
   ) {}
 
   static async create(platform: Platform): Promise<Tenant> {
-    const signUp = await platform.graphql('mutation($input: SignUpInput!) { signUp(input: $input) { accessToken } }', {
-      input: { email: `bench-training-${Date.now()}@example.test`, password: 'correct horse battery staple', displayName: 'Bench', tenantName: 'Bench training tenant' },
-    });
-    const token: string | undefined = signUp.data?.signUp?.accessToken;
-    if (!token) throw new Error(`signUp failed (${signUp.status}): ${signUp.text}`);
-    const project = await platform.graphql('mutation($input: CreateProjectInput!) { createProject(input: $input) { id } }', { input: { name: 'Bench training', dataClassification: 'CONFIDENTIAL' } }, token);
-    if (!project.data?.createProject?.id) throw new Error(`createProject failed: ${project.text}`);
-    return new Tenant(platform, token, project.data.createProject.id);
+    const { token, projectId } = await createBenchTenant(platform, 'training');
+    return new Tenant(platform, token, projectId);
   }
 
   /** Creates a CSV dataset and uploads `csv` as its first version through the REST endpoint. */

@@ -150,3 +150,15 @@ export function othersMeter(pids: number[]): { stop(): number } {
     },
   };
 }
+
+/** A fresh tenant (signed-up owner) with one project, for benchmarks that drive the api as a user. */
+export async function createBenchTenant(platform: Platform, label: string): Promise<{ token: string; projectId: string }> {
+  const signUp = await platform.graphql('mutation($input: SignUpInput!) { signUp(input: $input) { accessToken } }', {
+    input: { email: `bench-${label}-${Date.now()}@example.test`, password: 'correct horse battery staple', displayName: 'Bench', tenantName: `Bench ${label} tenant` },
+  });
+  const token: string | undefined = signUp.data?.signUp?.accessToken;
+  if (!token) throw new Error(`signUp failed (${signUp.status}): ${signUp.text}`);
+  const project = await platform.graphql('mutation($input: CreateProjectInput!) { createProject(input: $input) { id } }', { input: { name: `Bench ${label}`, dataClassification: 'CONFIDENTIAL' } }, token);
+  if (!project.data?.createProject?.id) throw new Error(`createProject failed: ${project.text}`);
+  return { token, projectId: project.data.createProject.id };
+}
