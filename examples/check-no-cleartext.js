@@ -8,7 +8,9 @@
 //
 // Environment: API (http://localhost:3000), STORAGE_DIR (.data/objects), ROWS (2000), and
 // PG_DUMP_URL (the database to dump; by default the embedded PostgreSQL's, from
-// .data/embedded-postgres.json). pg_dump must be at least as new as the server.
+// .data/embedded-postgres.json). pg_dump must be at least as new as the server; when it is older
+// (Debian 12's pg_dump 15 against the embedded PostgreSQL 18), every row of every table is read
+// instead, as text, which holds the same values.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
@@ -77,6 +79,35 @@ function dumpUrl() {
   return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/lutece`;
 }
 
+/** The database's content: pg_dump's output, or every row of every table as text. */
+async function databaseContent(url) {
+  const { password } = new URL(url);
+  const withoutPassword = new URL(url);
+  withoutPassword.password = '';
+  const env = { ...process.env, PGPASSWORD: decodeURIComponent(password) };
+  try {
+    return { how: 'pg_dump', content: execFileSync('pg_dump', ['--no-owner', withoutPassword.toString()], { env, maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] }) };
+  } catch (error) {
+    if (!/version mismatch/.test(String(error.stderr))) throw new Error(`pg_dump failed: ${String(error.stderr).trim()}`);
+  }
+  const { Client } = require('pg');
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows: tables } = await client.query(
+      `SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`,
+    );
+    const parts = [];
+    for (const { name } of tables) {
+      const { rows } = await client.query(`SELECT t::text AS row FROM ${name} t`);
+      parts.push(`-- ${name}\n`, ...rows.map((r) => `${r.row}\n`));
+    }
+    return { how: `every row of ${tables.length} tables (pg_dump is older than the server)`, content: Buffer.from(parts.join(''), 'utf8') };
+  } finally {
+    await client.end();
+  }
+}
+
 /** Where each cell occurs in `haystack`, in UTF-8 and in UTF-16 (as a JS heap dump would hold it). */
 function occurrences(cells, haystack) {
   const found = [];
@@ -112,15 +143,21 @@ async function main() {
   if (upload.status !== 201) throw new Error(`upload answered ${upload.status}: ${JSON.stringify(version)}`);
   say(`uploaded ${csv.length} bytes as ${email}: version ${version.version}, ${version.rowCount} rows, pseudonymised ${version.pseudonymizedColumns.join(', ')}`);
 
+  // The control: the decrypted content holds every non-PII cell, so the searches below can find cells.
+  const content = await fetch(`${API}/v1/dataset-versions/${version.id}/content`, { headers: { authorization: `Bearer ${token}` } });
+  const decrypted = occurrences(allCells, Buffer.from(await content.arrayBuffer()));
+  say(`control: the decrypted content (GET …/content) holds ${decrypted.length} of the ${allCells.length - piiCells.length} non-PII cells and ${decrypted.filter((c) => piiCells.includes(c)).length} PII cells`);
+  if (decrypted.length !== allCells.length - piiCells.length) throw new Error('the control failed: the search does not find cells it should');
+
   const files = filesUnder(STORAGE_DIR);
   const stored = files.reduce((total, file) => total + statSync(file).size, 0);
   const inFiles = new Set();
   for (const file of files) for (const cell of occurrences(allCells, readFileSync(file))) inFiles.add(cell);
   say(`${STORAGE_DIR}: ${files.length} files, ${stored} bytes; cells found in clear: ${inFiles.size} (PII: ${piiCells.filter((c) => inFiles.has(c)).length})`);
 
-  const dump = execFileSync('pg_dump', ['--no-owner', dumpUrl()], { maxBuffer: 1 << 30 });
-  const inDump = occurrences(allCells, dump);
-  say(`pg_dump: ${dump.length} bytes, ${dump.toString('utf8').split('\n').filter((l) => l.startsWith('COPY ')).length} tables; cells found in clear: ${inDump.length} (PII: ${piiCells.filter((c) => inDump.includes(c)).length})`);
+  const database = await databaseContent(dumpUrl());
+  const inDump = occurrences(allCells, database.content);
+  say(`database (${database.how}): ${database.content.length} bytes; cells found in clear: ${inDump.length} (PII: ${piiCells.filter((c) => inDump.includes(c)).length})`);
 
   if (inFiles.size || inDump.length) {
     say(`FAILED: for example ${[...inFiles, ...inDump].length} cells, such as one of ${[...inFiles, ...inDump][0].length} characters, are stored in clear`);
