@@ -1,25 +1,19 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { booleanFromEnv, ConfigError, DEV_MASTER_KEYS, storageEnvironment, storageSettings, StorageSettings } from '../../src/contracts/shared-environment';
 import type { TfjsBackend } from '../../src/contracts/training';
 
 /**
  * The worker's environment, parsed once. Names, formats and development defaults match the api's
  * (src/config/config.ts) so that a laptop running both shares one Redis, one object folder and one
- * master key ring without any setting. The api's module is not imported: the worker may depend on
- * src/contracts only.
+ * master key ring without any setting. The api's module is not imported (the worker may depend on
+ * src/contracts only); the settings both read are in src/contracts/shared-environment.ts.
  */
-
-/** Identical to the api's development key ring: a dataset the api wrote must open here. */
-export const DEV_MASTER_KEYS = 'dev:ZGV2ZWxvcG1lbnQtb25seS1tYXN0ZXIta2V5LTMyYnk=';
 
 const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const satisfies readonly TfjsBackend[];
 
 export const WORKER_ROLES = ['training', 'inference'] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
-
-const booleanFromEnv = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -46,16 +40,7 @@ const envSchema = z.object({
   // Unset or empty: no metrics server (the chart's network policies admit no ingress to workers).
   WORKER_METRICS_PORT: z.preprocess((raw) => (typeof raw === 'string' && raw.trim() === '' ? undefined : raw), z.coerce.number().int().min(0).max(65535).optional()),
   MASTER_KEYS: z.string().optional(),
-  STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),
-  STORAGE_DIR: z.string().default('.data/objects'),
-  STORAGE_REGION: z.string().regex(/^[a-z]{2}-[a-z0-9-]+$/, 'must look like fr-par').default('fr-par'),
-  STORAGE_NODE: z.string().optional(),
-  S3_ENDPOINT: z.string().url().optional(),
-  S3_BUCKET: z.string().optional(),
-  S3_REGION: z.string().default('fr-par'),
-  S3_ACCESS_KEY_ID: z.string().optional(),
-  S3_SECRET_ACCESS_KEY: z.string().optional(),
-  S3_FORCE_PATH_STYLE: booleanFromEnv.default(true),
+  ...storageEnvironment,
 });
 
 export interface MasterKeyRing {
@@ -91,16 +76,10 @@ export interface WorkerConfig {
   /** Port of the Prometheus text endpoint (0: any free port, logged); undefined: none. */
   metricsPort?: number;
   masterKeys: MasterKeyRing;
-  storage: {
-    driver: 'local' | 's3';
-    dir: string;
-    region: string;
-    node: string;
-    s3?: { endpoint?: string; bucket: string; region: string; accessKeyId?: string; secretAccessKey?: string; forcePathStyle: boolean };
-  };
+  storage: StorageSettings;
 }
 
-export class ConfigError extends Error {}
+export { ConfigError, DEV_MASTER_KEYS };
 
 /** `id:base64key,id2:base64key2`, the first entry active; each key exactly 32 bytes (AES-256). */
 export function parseMasterKeys(raw: string): MasterKeyRing {
@@ -139,7 +118,6 @@ export function loadWorkerConfig(source: Record<string, string | undefined> = pr
   const redisUrl = env.REDIS_URL;
   const masterKeys = parseMasterKeys(env.MASTER_KEYS ?? DEV_MASTER_KEYS);
   if (isProduction && masterKeys.keys.has('dev')) throw new ConfigError('Refusing to start in production with the development keys');
-  if (env.STORAGE_DRIVER === 's3' && !env.S3_BUCKET) throw new ConfigError('STORAGE_DRIVER=s3 needs S3_BUCKET');
 
   const node = env.WORKER_NODE ?? hostname();
   return {
@@ -159,23 +137,7 @@ export function loadWorkerConfig(source: Record<string, string | undefined> = pr
     serving: { concurrency: env.WORKER_INFERENCE_CONCURRENCY, maxBatchRows: env.WORKER_MAX_BATCH, batchWaitMs: env.WORKER_BATCH_WAIT_MS },
     metricsPort: env.WORKER_METRICS_PORT,
     masterKeys,
-    storage: {
-      driver: env.STORAGE_DRIVER,
-      dir: env.STORAGE_DIR,
-      region: env.STORAGE_REGION,
-      node: env.STORAGE_NODE ?? node,
-      s3:
-        env.STORAGE_DRIVER === 's3'
-          ? {
-              endpoint: env.S3_ENDPOINT,
-              bucket: env.S3_BUCKET!,
-              region: env.S3_REGION,
-              accessKeyId: env.S3_ACCESS_KEY_ID,
-              secretAccessKey: env.S3_SECRET_ACCESS_KEY,
-              forcePathStyle: env.S3_FORCE_PATH_STYLE,
-            }
-          : undefined,
-    },
+    storage: storageSettings(env, node),
   };
 }
 

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { booleanFromEnv, ConfigError, DEV_MASTER_KEYS, storageEnvironment, storageSettings, StorageSettings } from '../contracts/shared-environment';
 
 /**
  * The whole environment is parsed once, here, into a typed object. Nothing else in the code reads
@@ -7,11 +8,6 @@ import { z } from 'zod';
  */
 
 const DEV_JWT_KEY = 'dev:ZGV2ZWxvcG1lbnQtb25seS1qd3Qtc2lnbmluZy1rZXktMzItYnl0ZXM=';
-const DEV_MASTER_KEYS = 'dev:ZGV2ZWxvcG1lbnQtb25seS1tYXN0ZXIta2V5LTMyYnk=';
-
-const booleanFromEnv = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -39,16 +35,7 @@ const envSchema = z.object({
   GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(1).default(15),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   TRUST_PROXY: booleanFromEnv.default(false),
-  STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),
-  STORAGE_DIR: z.string().default('.data/objects'),
-  STORAGE_REGION: z.string().regex(/^[a-z]{2}-[a-z0-9-]+$/, 'must look like fr-par').default('fr-par'),
-  STORAGE_NODE: z.string().optional(),
-  S3_ENDPOINT: z.string().url().optional(),
-  S3_BUCKET: z.string().optional(),
-  S3_REGION: z.string().default('fr-par'),
-  S3_ACCESS_KEY_ID: z.string().optional(),
-  S3_SECRET_ACCESS_KEY: z.string().optional(),
-  S3_FORCE_PATH_STYLE: booleanFromEnv.default(true),
+  ...storageEnvironment,
   MAX_UPLOAD_BYTES: z.coerce.number().int().min(1024).default(512 * 1024 * 1024),
   RETENTION_SWEEP_SECONDS: z.coerce.number().int().min(1).default(3600),
   GPU_POOLS: z.string().optional(),
@@ -100,20 +87,14 @@ export interface AppConfig {
   masterKeys: { activeId: string; keys: Map<string, Buffer> };
   graphql: { maxDepth: number; maxCost: number; maxAliases: number; bodyLimitBytes: number };
   trustProxy: boolean;
-  storage: {
-    driver: 'local' | 's3';
-    dir: string;
-    region: string;
-    node: string;
-    s3?: { endpoint?: string; bucket: string; region: string; accessKeyId?: string; secretAccessKey?: string; forcePathStyle: boolean };
-  };
+  storage: StorageSettings;
   datasets: { maxUploadBytes: number; retentionSweepSeconds: number };
   training: { pools: GpuPool[]; localWorkers: number; reconcileSeconds: number; jobAttempts: number };
   serving: { rateLimitPerMinute: number; maxRows: number; timeoutSeconds: number; driftWindowSeconds: number; driftMinRows: number };
   priceBook: PriceBookEntry[];
 }
 
-export class ConfigError extends Error {}
+export { ConfigError };
 
 export interface GpuPool {
   id: string;
@@ -247,7 +228,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     throw new ConfigError('Refusing to start in production with the development keys');
   }
 
-  if (env.STORAGE_DRIVER === 's3' && !env.S3_BUCKET) throw new ConfigError('STORAGE_DRIVER=s3 needs S3_BUCKET');
 
   return {
     env: env.NODE_ENV,
@@ -284,23 +264,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
     },
     trustProxy: env.TRUST_PROXY,
-    storage: {
-      driver: env.STORAGE_DRIVER,
-      dir: env.STORAGE_DIR,
-      region: env.STORAGE_REGION,
-      node: env.STORAGE_NODE ?? hostname(),
-      s3:
-        env.STORAGE_DRIVER === 's3'
-          ? {
-              endpoint: env.S3_ENDPOINT,
-              bucket: env.S3_BUCKET!,
-              region: env.S3_REGION,
-              accessKeyId: env.S3_ACCESS_KEY_ID,
-              secretAccessKey: env.S3_SECRET_ACCESS_KEY,
-              forcePathStyle: env.S3_FORCE_PATH_STYLE,
-            }
-          : undefined,
-    },
+    storage: storageSettings(env, hostname()),
     datasets: { maxUploadBytes: env.MAX_UPLOAD_BYTES, retentionSweepSeconds: env.RETENTION_SWEEP_SECONDS },
     training: {
       pools: parseGpuPools(env.GPU_POOLS),
