@@ -23,12 +23,13 @@ export interface CallOptions {
 export class AppUnderTest {
   readonly logs: string[] = [];
 
+  private url = '';
+  private child: ChildProcess | undefined;
+
   private constructor(
-    readonly baseUrl: string,
     readonly ownerUrl: string,
     readonly databaseName: string,
     readonly redisPrefix: string,
-    private readonly child: ChildProcess,
   ) {}
 
   static async start(env: Record<string, string> = {}): Promise<AppUnderTest> {
@@ -39,7 +40,22 @@ export class AppUnderTest {
     await admin.end();
     const ownerUrl = withDatabase(ADMIN_DATABASE_URL, databaseName);
     const redisPrefix = `t${randomBytes(5).toString('hex')}`;
+    const app = new AppUnderTest(ownerUrl, databaseName, redisPrefix);
+    await app.spawn(env);
+    return app;
+  }
 
+  get baseUrl(): string {
+    return this.url;
+  }
+
+  /** Stops the api and starts it again on the same database, Redis prefix and `env` (e.g. new keys). */
+  async restart(env: Record<string, string> = {}): Promise<void> {
+    await this.stopProcess();
+    await this.spawn(env);
+  }
+
+  private async spawn(env: Record<string, string>): Promise<void> {
     const child = spawn(process.execPath, [join(__dirname, '..', '..', 'dist', 'src', 'main.js')], {
       env: {
         PATH: process.env.PATH,
@@ -47,37 +63,35 @@ export class AppUnderTest {
         PORT: '0',
         HOST: '127.0.0.1',
         LOG_LEVEL: 'info',
-        DATABASE_URL: ownerUrl,
+        DATABASE_URL: this.ownerUrl,
         REDIS_URL: TEST_REDIS_URL,
-        REDIS_PREFIX: redisPrefix,
+        REDIS_PREFIX: this.redisPrefix,
         WORKERS: '0',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const logs: string[] = [];
-    const baseUrl = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`api did not start:\n${logs.join('')}`)), 60000);
-      const onData = (chunk: Buffer) => {
-        logs.push(chunk.toString());
+    const onData = (chunk: Buffer) => this.logs.push(chunk.toString());
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    const from = this.logs.length;
+    this.url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`api did not start:\n${this.logs.slice(from).join('')}`)), 60000);
+      const onStartData = (chunk: Buffer) => {
         const match = /listening on (http:\/\/localhost:\d+)/.exec(chunk.toString());
         if (match) {
           clearTimeout(timer);
           resolve(match[1].replace('localhost', '127.0.0.1'));
         }
       };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
+      child.stdout!.on('data', onStartData);
+      child.stderr!.on('data', onStartData);
       child.once('exit', (code) => {
         clearTimeout(timer);
-        reject(new Error(`api exited with ${code}:\n${logs.join('')}`));
+        reject(new Error(`api exited with ${code}:\n${this.logs.slice(from).join('')}`));
       });
     });
-    const app = new AppUnderTest(baseUrl, ownerUrl, databaseName, redisPrefix, child);
-    app.logs.push(...logs);
-    child.stdout!.on('data', (c: Buffer) => app.logs.push(c.toString()));
-    child.stderr!.on('data', (c: Buffer) => app.logs.push(c.toString()));
-    return app;
+    this.child = child;
   }
 
   async graphql<T = any>(query: string, variables: Record<string, unknown> = {}, options: CallOptions = {}): Promise<GraphQLResponse<T>> {
@@ -117,18 +131,26 @@ export class AppUnderTest {
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode === null) {
-      const exited = new Promise((resolve) => this.child.once('exit', resolve));
-      this.child.kill('SIGTERM');
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
-      clearTimeout(timer);
-      if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-    }
+    await this.stopProcess();
     const admin = new Client({ connectionString: ADMIN_DATABASE_URL });
     await admin.connect();
     await admin.query(`DROP DATABASE IF EXISTS ${this.databaseName} WITH (FORCE)`);
     await admin.end();
+  }
+
+  private async stopProcess(): Promise<void> {
+    const child = this.child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+      clearTimeout(timer);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    }
   }
 
   private authHeaders({ token, tenantId }: CallOptions): Record<string, string> {

@@ -20,6 +20,11 @@ export class SecretBox {
     return ['v1', this.activeKeyId, iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
   }
 
+  /** False for a value sealed under an older key of the ring, which should be sealed again. */
+  isSealedWithActiveKey(sealed: string): boolean {
+    return sealed.split('.')[1] === this.activeKeyId;
+  }
+
   open(sealed: string, purpose: string): string {
     const [version, keyId, iv, ciphertext, tag] = sealed.split('.');
     const key = this.keys.get(keyId);

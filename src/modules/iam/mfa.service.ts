@@ -64,11 +64,13 @@ export class MfaService {
     const lastStep = user.mfaLastTimeStep === null ? null : Number(user.mfaLastTimeStep);
     const step = await this.totp.check(secret, code, lastStep);
     if (step === null) return null;
+    // A secret still sealed under a master key being retired moves to the active one at its next use.
+    const resealed = this.totp.resealIfStale(user.mfaSecretEnc, secret, user.id);
     const updated = await withScopedTransaction(this.dataSource, { userId: user.id }, (manager) =>
       manager
         .createQueryBuilder()
         .update(UserEntity)
-        .set({ mfaLastTimeStep: String(step) })
+        .set({ mfaLastTimeStep: String(step), ...(resealed ? { mfaSecretEnc: resealed } : {}) })
         .where('id = :id AND (mfa_last_time_step IS NULL OR mfa_last_time_step < :step)', { id: user.id, step })
         .execute(),
     );

@@ -29,6 +29,11 @@ export class TotpService {
     return this.box.open(sealed, `totp:${userId}`);
   }
 
+  /** A secret sealed under an older master key, sealed again under the active one; else undefined. */
+  resealIfStale(sealed: string, secret: string, userId: string): string | undefined {
+    return this.box.isSealedWithActiveKey(sealed) ? undefined : this.seal(secret, userId);
+  }
+
   /** Returns the accepted time step, or null when the code is wrong or already used. */
   async check(secret: string, code: string, lastUsedTimeStep: number | null): Promise<number | null> {
     if (!/^\d{6}$/.test(code)) return null;

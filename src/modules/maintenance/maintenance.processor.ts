@@ -10,6 +10,7 @@ import { AuditService } from '../audit/audit.service';
 import { DatasetErasureService } from '../datasets/dataset-erasure.service';
 import { DatasetEntity, DatasetRetentionEntity } from '../datasets/dataset.entities';
 import { EncryptedObjectsService } from '../storage/encrypted-objects.service';
+import { KeyChainService } from '../storage/key-chain.service';
 import { InvoicesService } from '../billing/invoices.service';
 import { UsageLedgerService } from '../metering/usage-ledger.service';
 import Decimal from 'decimal.js';
@@ -33,6 +34,7 @@ export class MaintenanceProcessor implements OnModuleInit {
     private readonly reconciler: JobReconcilerService,
     private readonly ledger: UsageLedgerService,
     private readonly invoices: InvoicesService,
+    private readonly keyChain: KeyChainService,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -42,6 +44,40 @@ export class MaintenanceProcessor implements OnModuleInit {
     await this.queue.add('reconcile-jobs', {}, { repeat: { every: reconcileEvery }, jobId: 'reconcile-jobs', removeOnComplete: 10, removeOnFail: 50 });
     await this.queue.add('storage-metering', {}, { repeat: { cron: '5 * * * *' }, jobId: 'storage-metering', removeOnComplete: 10, removeOnFail: 50 });
     await this.queue.add('month-close', {}, { repeat: { cron: '30 2 * * *' }, jobId: 'month-close', removeOnComplete: 10, removeOnFail: 50 });
+    // Each start checks that every tenant key is wrapped under the active master key; the job id
+    // keeps replicas that start together from doing it twice.
+    const activeId = this.config.masterKeys.activeId;
+    await this.queue.add('master-key-rewrap', {}, { jobId: `master-key-rewrap:${activeId}`, attempts: 5, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: true, removeOnFail: 20 });
+  }
+
+  /**
+   * Moves tenant keys still wrapped under an older master key of MASTER_KEYS onto the active one,
+   * a tenant per transaction, so that the older key can then leave the ring (docs/DEPLOYMENT.md).
+   */
+  @Process('master-key-rewrap')
+  async masterKeyRewrap(job: Job): Promise<{ tenants: number; keys: number }> {
+    return requestContextStorage.run(newContext(`job:${job.id}`, null), async () => {
+      const activeId = this.config.masterKeys.activeId;
+      const tenants: { tenant_id: string }[] = await withScopedTransaction(this.dataSource, { maintenance: 'master-key-rewrap' }, (manager) =>
+        manager.query(`SELECT DISTINCT tenant_id FROM tenant_keys WHERE master_key_id <> $1 ORDER BY tenant_id`, [activeId]),
+      );
+      let keys = 0;
+      for (const { tenant_id: tenantId } of tenants) {
+        const moved = await withScopedTransaction(this.dataSource, { tenantId }, (manager) => this.keyChain.rewrapUnderActiveMaster(manager, tenantId));
+        const count = Object.values(moved).reduce((sum, n) => sum + n, 0);
+        keys += count;
+        await this.audit.recordStandalone(tenantId, {
+          action: 'tenant.master_key_rewrap',
+          resourceType: 'Tenant',
+          resourceId: tenantId,
+          actor: SYSTEM('master-key-rewrap'),
+          details: { toMasterKeyId: activeId, fromMasterKeyIds: moved, keys: count },
+        });
+        await job.progress(keys);
+      }
+      if (keys) this.logger.log({ tenants: tenants.length, keys, masterKeyId: activeId }, 'tenant keys re-wrapped under the active master key');
+      return { tenants: tenants.length, keys };
+    });
   }
 
   /** Hourly STORAGE_GB_HOURS per tenant: bytes held (datasets, checkpoints, models) during the last hour. */

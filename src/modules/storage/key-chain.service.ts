@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
+import { EntityManager, Not } from 'typeorm';
 import { unwrapTenantKey, wrapTenantKey } from '../../contracts/envelope';
 import { APP_CONFIG } from '../../common/infrastructure/tokens';
 import type { RuntimeConfig } from '../../config/runtime-config';
@@ -45,6 +45,28 @@ export class KeyChainService {
     const created = await this.create(manager, tenantId, 'ENCRYPTION', latest!.generation + 1);
     const row = await manager.getRepository(TenantKeyEntity).findOneByOrFail({ tenantId, purpose: 'ENCRYPTION', generation: created.generation });
     return { ...created, createdAt: row.createdAt };
+  }
+
+  /**
+   * Re-wraps the tenant's keys that an older master key of the ring still wraps, under the active
+   * one (the keys themselves do not change, so nothing else needs re-encrypting). Returns how many
+   * moved, by former master key id.
+   */
+  async rewrapUnderActiveMaster(manager: EntityManager, tenantId: string): Promise<Record<string, number>> {
+    const { activeId, keys } = this.config.masterKeys;
+    const stale = await manager.getRepository(TenantKeyEntity).findBy({ tenantId, masterKeyId: Not(activeId) });
+    const moved: Record<string, number> = {};
+    for (const row of stale) {
+      const { key } = this.unwrap(row);
+      const wrappedKey = wrapTenantKey(keys.get(activeId)!, key, { tenantId, generation: this.wrapGeneration(row.purpose, row.generation) });
+      key.fill(0);
+      await manager.query(
+        `UPDATE tenant_keys SET master_key_id = $1, wrapped_key = $2 WHERE tenant_id = $3 AND purpose = $4 AND generation = $5 AND master_key_id = $6`,
+        [activeId, wrappedKey, tenantId, row.purpose, row.generation, row.masterKeyId],
+      );
+      moved[row.masterKeyId] = (moved[row.masterKeyId] ?? 0) + 1;
+    }
+    return moved;
   }
 
   private latest(manager: EntityManager, tenantId: string, purpose: KeyPurpose): Promise<TenantKeyEntity | null> {
