@@ -27,6 +27,7 @@ import { machineBusyMs, processCpuMs } from './support/cpu';
 import { fmt, MB, numberFromEnv, rssOf, say, seconds, startPlatformWith, watchRss } from './support/api-extras';
 import type { Platform } from './support/platform';
 import { RemoteProfiler } from './support/profiler';
+import { seededRandom as random } from '../gpu-worker/src/random';
 
 const CUTS = ['Fair', 'Good', 'Very Good', 'Premium', 'Ideal'];
 const COLORS = ['D', 'E', 'F', 'G', 'H', 'I', 'J'];
@@ -34,17 +35,6 @@ const CLARITIES = ['I1', 'SI2', 'SI1', 'VS2', 'VS1', 'VVS2', 'VVS1', 'IF'];
 const HEADER = 'customer_id,carat,cut,color,clarity,depth,table,price,x,y,z\n';
 const PII_COLUMNS = ['customer_id'];
 
-/** mulberry32, seeded: the same file on every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A diamonds-like row: a customer id (declared PII), 7 numeric and 3 categorical columns, ~0.5 % blanks. */
 function rowMaker(seed: number): () => string {

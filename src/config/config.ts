@@ -46,7 +46,7 @@ const envSchema = z.object({
   MAX_PREDICT_ROWS: z.coerce.number().int().min(1).max(100000).default(1000),
   PREDICT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(60),
   DRIFT_WINDOW_SECONDS: z.coerce.number().int().min(10).default(3600),
-  DRIFT_MIN_ROWS: z.coerce.number().int().min(1).default(50),
+  DRIFT_MIN_ROWS: z.coerce.number().int().min(1).default(500),
   PRICE_BOOK: z.string().optional(),
 });
 

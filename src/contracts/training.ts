@@ -168,7 +168,8 @@ export type WorkerEvent =
 
 export interface ModelSummary {
   baseModel: BaseModelId;
-  inputs: { name: string; kind: 'numeric' | 'categorical' | 'text' | 'series' }[];
+  /** `minLength`: for a series, the fewest points the model accepts (its window). */
+  inputs: { name: string; kind: 'numeric' | 'categorical' | 'text' | 'series'; minLength?: number }[];
   target: { name: string; kind: 'classification' | 'regression' | 'forecast'; classes?: string[] };
   trainingRows: number;
   validationRows: number;

@@ -66,6 +66,8 @@ describe('preparing data per base model', () => {
     const targets = data.validation.targets;
     const { mean, std } = data.preprocessing as { mean: number; std: number };
     expect(targets.kind === 'values' && Array.from(targets.values, (v) => Math.round(v * std + mean))).toEqual([56, 58, 60, 62]);
+    // The api refuses shorter series as bad input from this, before any worker sees them.
+    expect(FAMILIES['sequence-forecaster'].describe(data.preprocessing).inputs).toEqual([{ name: 'v', kind: 'series', minLength: 12 }]);
     expect(() => FAMILIES['sequence-forecaster'].prepare(request(points(13), 'v'))).toThrow('the series needs at least 14 points');
     expect(() => FAMILIES['sequence-forecaster'].prepare(request(animals, 'colour'))).toThrow('the series column "colour" of the training dataset is not numeric');
   });

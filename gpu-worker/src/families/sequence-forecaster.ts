@@ -69,7 +69,7 @@ export const sequenceForecaster: ModelFamily = {
   },
   describe(preprocessing) {
     if (preprocessing.kind !== 'sequence') throw new Error('not a sequence preprocessing');
-    return { inputs: [{ name: preprocessing.seriesColumn, kind: 'series' }], target: { name: preprocessing.seriesColumn, kind: 'forecast' } };
+    return { inputs: [{ name: preprocessing.seriesColumn, kind: 'series', minLength: preprocessing.window }], target: { name: preprocessing.seriesColumn, kind: 'forecast' } };
   },
   probePreprocessing: () => ({ kind: 'sequence', seriesColumn: 'y', window: SERIES_WINDOW, mean: 0, std: 1 }),
 };

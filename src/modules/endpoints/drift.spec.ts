@@ -1,5 +1,7 @@
 import type { DriftBaseline } from '../../contracts/inference';
-import { binOf, bucketKey, bucketsOf, driftReport, psi } from './drift';
+import { seededRandom } from '../../../gpu-worker/src/random';
+import { loadConfig } from '../../config/config';
+import { binOf, bucketKey, bucketsOf, driftReport, psi, PSI_WARNING } from './drift';
 
 const baseline: DriftBaseline = {
   rows: 1000,
@@ -16,7 +18,28 @@ function window(rows: { income: number; region: string; label: string }[]) {
   return driftReport(baseline, counts, rows.length);
 }
 
+/** The worst PSI over `features` features of 10 equal bins, for rows drawn from the baseline itself. */
+function worstNoisePsi(rows: number, features: number, random: () => number): number {
+  let worst = 0;
+  for (let f = 0; f < features; f++) {
+    const counts = new Array(10).fill(0);
+    for (let i = 0; i < rows; i++) counts[Math.floor(random() * 10)]++;
+    worst = Math.max(worst, psi(new Array(10).fill(0.1), counts));
+  }
+  return worst;
+}
+
 describe('drift', () => {
+  it('needs enough rows by default that sampling noise alone never reads as drift', () => {
+    const defaultMinRows = loadConfig({}).serving.driftMinRows;
+    const random = seededRandom(7);
+    const windows = (rows: number) => Array.from({ length: 300 }, () => worstNoisePsi(rows, 6, random));
+    // 300 windows of rows drawn exactly like the training data, 6 features (as penguins has).
+    expect(windows(defaultMinRows).filter((value) => value >= PSI_WARNING)).toEqual([]);
+    // The former default of 50 rows called nearly every such window a WARNING.
+    expect(windows(50).filter((value) => value >= PSI_WARNING).length).toBeGreaterThan(250);
+  });
+
   it('bins values by training edges', () => {
     expect([5, 10, 15, 29.9, 30, 99].map((v) => binOf([10, 20, 30], v))).toEqual([0, 1, 1, 2, 3, 3]);
   });

@@ -47,6 +47,8 @@ export function validatePredictionInputs(summary: ModelSummary, inputs: unknown[
         case 'series':
           if (!Array.isArray(value) || value.length === 0 || value.some((v) => typeof v !== 'number' || !Number.isFinite(v))) {
             errors.push({ field, message: 'must be a non-empty array of finite numbers' });
+          } else if (feature.minLength !== undefined && value.length < feature.minLength) {
+            errors.push({ field, message: `must have at least ${feature.minLength} points (the model's window)` });
           } else row[feature.name] = value;
           break;
       }
