@@ -104,7 +104,7 @@ describe('audit trail: hash chain, tamper detection, filters, export', () => {
     expect((await future.text()).trim()).toBe('');
     const bad = await app.fetch('/v1/audit/export.jsonl?from=yesterday', as(owner));
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error.code).toBe('BAD_USER_INPUT');
+    expect(((await bad.json()) as any).error.code).toBe('BAD_USER_INPUT');
     const anonymous = await app.fetch('/v1/audit/export.jsonl');
     expect(anonymous.status).toBe(401);
   });

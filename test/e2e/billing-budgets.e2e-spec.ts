@@ -397,7 +397,7 @@ describe('Billing: budgets, reservations, hard caps and alerts', () => {
       expect(refused.errors![0].extensions).toMatchObject({ spentEur: now, limitEur: now });
       const rest = await app.fetch(`/v1/endpoints/${endpointId}/predict`, { method: 'POST', ...as(t.owner), headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [penguin] }) });
       expect(rest.status).toBe(402);
-      expect((await rest.json()).error.code).toBe('BUDGET_EXCEEDED');
+      expect(((await rest.json()) as any).error.code).toBe('BUDGET_EXCEEDED');
       expect(inference.received).toHaveLength(1);
       expect(await ledgerCount()).toBe(before);
 

@@ -489,7 +489,7 @@ describe('datasets: uploads, downloads, validation', () => {
     it('requires authentication', async () => {
       const response = await app.fetch(`/v1/datasets/${csvId}/versions`, { method: 'POST', body: 'a,b\n1,2\n', headers: { 'content-type': 'text/csv' } });
       expect(response.status).toBe(401);
-      expect((await response.json()).error.code).toBe('UNAUTHENTICATED');
+      expect(((await response.json()) as any).error.code).toBe('UNAUTHENTICATED');
     });
   });
 

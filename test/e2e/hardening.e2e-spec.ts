@@ -27,7 +27,7 @@ describe('GraphQL hardening and operations endpoints', () => {
       body: JSON.stringify({ query: 'mutation($d: String) { createProject(input: {name: "big", description: $d, dataClassification: PUBLIC}) { id } }', variables: { d: 'x'.repeat(20000) } }),
     });
     expect(response.status).toBe(413);
-    expect((await response.json()).errors[0].extensions.reason).toBe('PAYLOAD_TOO_LARGE');
+    expect(((await response.json()) as any).errors[0].extensions.reason).toBe('PAYLOAD_TOO_LARGE');
     const after = await app.ownerQuery('SELECT count(*)::int AS n FROM projects');
     expect(after[0].n).toBe(before[0].n);
   });

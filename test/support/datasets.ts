@@ -46,7 +46,7 @@ export async function uploadCsvDataset(
     headers: { 'content-type': 'text/csv' },
     body: content,
   });
-  const version = await response.json();
+  const version = (await response.json()) as any;
   if (response.status !== 201) throw new Error(`upload failed: ${response.status} ${JSON.stringify(version)}`);
   return { datasetId, versionId: version.id, version };
 }

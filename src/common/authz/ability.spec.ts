@@ -3,6 +3,9 @@ import { abilityToSql } from './ability-sql';
 import { buildAbility } from './ability.factory';
 import { capabilitiesOf, roleIsAtMost, ROLES } from './roles';
 
+/** As services build subjects (see access.ts): a record typed as Record<string, unknown>. */
+const subjectOf = (name: string, record: Record<string, unknown>) => subject(name, { ...record });
+
 describe('role order', () => {
   it('OWNER holds every capability; each role is at most itself', () => {
     for (const role of ROLES) {
@@ -28,25 +31,25 @@ describe('role order', () => {
 describe('buildAbility', () => {
   it('stops an ADMIN at OWNER memberships', () => {
     const admin = buildAbility({ role: 'ADMIN' });
-    expect(admin.can('update', subject('Member', { role: 'VIEWER' }))).toBe(true);
-    expect(admin.can('update', subject('Member', { role: 'OWNER' }))).toBe(false);
-    expect(admin.can('delete', subject('Member', { role: 'OWNER' }))).toBe(false);
-    expect(buildAbility({ role: 'OWNER' }).can('delete', subject('Member', { role: 'OWNER' }))).toBe(true);
+    expect(admin.can('update', subjectOf('Member', { role: 'VIEWER' }))).toBe(true);
+    expect(admin.can('update', subjectOf('Member', { role: 'OWNER' }))).toBe(false);
+    expect(admin.can('delete', subjectOf('Member', { role: 'OWNER' }))).toBe(false);
+    expect(buildAbility({ role: 'OWNER' }).can('delete', subjectOf('Member', { role: 'OWNER' }))).toBe(true);
   });
 
   it('restricts a project-bound key to its project and to project work', () => {
     const key = buildAbility({ role: 'ADMIN', projectId: 'p1' });
-    expect(key.can('read', subject('Project', { id: 'p1' }))).toBe(true);
-    expect(key.can('read', subject('Project', { id: 'p2' }))).toBe(false);
+    expect(key.can('read', subjectOf('Project', { id: 'p1' }))).toBe(true);
+    expect(key.can('read', subjectOf('Project', { id: 'p2' }))).toBe(false);
     expect(key.can('manage', 'Member')).toBe(false);
     expect(key.can('create', 'Project')).toBe(false);
   });
 
   it('lets STAGING deploys through for engineers and PRODUCTION only for OWNER/ADMIN', () => {
     const engineer = buildAbility({ role: 'ML_ENGINEER' });
-    expect(engineer.can('deploy', subject('Endpoint', { environment: 'STAGING' }))).toBe(true);
-    expect(engineer.can('deploy', subject('Endpoint', { environment: 'PRODUCTION' }))).toBe(false);
-    expect(buildAbility({ role: 'ADMIN' }).can('deploy', subject('Endpoint', { environment: 'PRODUCTION' }))).toBe(true);
+    expect(engineer.can('deploy', subjectOf('Endpoint', { environment: 'STAGING' }))).toBe(true);
+    expect(engineer.can('deploy', subjectOf('Endpoint', { environment: 'PRODUCTION' }))).toBe(false);
+    expect(buildAbility({ role: 'ADMIN' }).can('deploy', subjectOf('Endpoint', { environment: 'PRODUCTION' }))).toBe(true);
   });
 });
 
