@@ -50,6 +50,9 @@ const VALID: Array<[string, string]> = [
   ['blank lines, skipped', 'a,b\n\n1,2\n\n\n3,4\n\n'],
   ['non-ASCII text', 'ville,prénom\nSaint-Étienne,"Zoë, 🙂"\n'],
   ['a lone carriage return inside a field', 'a,b\n1\r2,3\n'],
+  ['CR line ends (Excel for Mac)', 'a,b\r1,"x\ry"\r\r3,4\r'],
+  ['CR line ends, a line feed inside a field, no final line end', 'a,b\r1,x\ny\r3,"q""r"'],
+  ['a first line with no line break at all', 'a,b'],
 ];
 
 describe('CsvTokenizer', () => {
@@ -70,6 +73,7 @@ describe('CsvTokenizer', () => {
   it('reports the line each record starts on, counting quoted line breaks', () => {
     const records = tokenize(['h1,h2\n', '1,"two\nlines"\n\n', '3,4\r\n"five",6']);
     expect(records.map((r) => r.line)).toEqual([1, 2, 5, 6]);
+    for (const chunks of chunkings('h\r1\r"2\r3"\r4')) expect(tokenize(chunks).map((r) => r.line)).toEqual([1, 2, 3, 5]);
   });
 
   it.each([

@@ -1,7 +1,6 @@
 import { IngestError } from './ingest-error';
 
 const COMMA = 0x2c;
-const NEWLINE = 0x0a;
 const QUOTE = 0x22;
 const CARRIAGE_RETURN = '\r';
 
@@ -16,14 +15,15 @@ export const CSV_ERRORS = {
   tooLarge: 'a row is larger than 1 MiB',
 };
 
-function countNewlines(text: string, from: number, to: number): number {
+function countOf(char: string, text: string, from: number, to: number): number {
   let count = 0;
-  for (let at = text.indexOf('\n', from); at !== -1 && at < to; at = text.indexOf('\n', at + 1)) count++;
+  for (let at = text.indexOf(char, from); at !== -1 && at < to; at = text.indexOf(char, at + 1)) count++;
   return count;
 }
 
 /**
- * A strict RFC 4180 tokenizer (comma, double quotes, LF or CRLF) that takes text in chunks and
+ * A strict RFC 4180 tokenizer (comma, double quotes; LF, CRLF, or CR alone as Excel for Mac
+ * writes it, decided by the file's first line break) that takes text in chunks and
  * reports each record with the line it starts on. Blank lines are skipped. A quote inside an
  * unquoted field, text after a closing quote, an unclosed quote and a record over the size limit
  * are errors; messages name the line and never quote the file.
@@ -40,6 +40,9 @@ export class CsvTokenizer {
   /** Where the slow path's record ended, and how many line breaks it spanned. */
   private recordEnd = 0;
   private recordNewlines = 0;
+  /** '\n' (also for CRLF files, whose CR is then dropped) or '\r'; undefined until the first line break. */
+  private lineBreak: '\n' | '\r' | undefined;
+  private lineBreakCode = 0x0a;
 
   constructor(
     private readonly onRecord: (line: number, fields: string[]) => void,
@@ -56,18 +59,25 @@ export class CsvTokenizer {
 
   private scan(text: string, final: boolean): void {
     const length = text.length;
+    if (this.lineBreak === undefined && !this.decideLineBreak(text, final)) {
+      this.carry = text;
+      if (this.carry.length > this.maxRecordChars) throw new IngestError(this.line, CSV_ERRORS.tooLarge);
+      return;
+    }
+    const lineBreak = this.lineBreak!;
+    const dropsCarriageReturn = lineBreak === '\n';
     let pos = 0;
     let nextQuote = text.indexOf('"');
     while (pos < length) {
       if (nextQuote !== -1 && nextQuote < pos) nextQuote = text.indexOf('"', pos);
-      let newline = text.indexOf('\n', pos);
+      let newline = text.indexOf(lineBreak, pos);
       if (newline === -1 && !final) break;
       if (newline === -1) newline = length;
       if (nextQuote === -1 || nextQuote > newline) {
         // Fast path: no quote before the end of the line, so the line is the record.
         if (newline - pos > this.maxRecordChars) throw new IngestError(this.line, CSV_ERRORS.tooLarge);
         let end = newline;
-        if (end > pos && text[end - 1] === CARRIAGE_RETURN) end--;
+        if (dropsCarriageReturn && end > pos && text[end - 1] === CARRIAGE_RETURN) end--;
         if (end > pos) this.onRecord(this.line, text.slice(pos, end).split(','));
         this.line++;
         pos = newline + 1;
@@ -83,9 +93,28 @@ export class CsvTokenizer {
     if (this.carry.length > this.maxRecordChars) throw new IngestError(this.line, CSV_ERRORS.tooLarge);
   }
 
+  /** CR alone when the first CR comes before any LF and is not part of a CRLF; false: not known yet. */
+  private decideLineBreak(text: string, final: boolean): boolean {
+    const lf = text.indexOf('\n');
+    const cr = text.indexOf(CARRIAGE_RETURN);
+    if (cr !== -1 && (lf === -1 || cr < lf)) {
+      if (cr + 1 === text.length && !final) return false;
+      this.lineBreak = text[cr + 1] === '\n' ? '\n' : CARRIAGE_RETURN;
+    } else if (lf !== -1 || final) {
+      this.lineBreak = '\n';
+    } else {
+      return false;
+    }
+    this.lineBreakCode = this.lineBreak.charCodeAt(0);
+    return true;
+  }
+
   /** The slow path, for a record with quotes: fills `fields`, `recordEnd` and `recordNewlines`. */
   private quotedRecord(text: string, start: number, final: boolean): number {
     const length = text.length;
+    const lineBreak = this.lineBreak!;
+    const NEWLINE = this.lineBreakCode;
+    const crlf = lineBreak === '\n';
     const fields: string[] = [];
     let newlines = 0;
     let i = start;
@@ -100,7 +129,7 @@ export class CsvTokenizer {
             throw new IngestError(this.line + newlines, CSV_ERRORS.quoteNotClosed);
           }
           value += text.slice(from, quote);
-          newlines += countNewlines(text, from, quote);
+          newlines += countOf(lineBreak, text, from, quote);
           if (text.charCodeAt(quote + 1) === QUOTE) {
             value += '"';
             from = quote + 2;
@@ -117,8 +146,8 @@ export class CsvTokenizer {
           continue;
         }
         if (next === NEWLINE) return this.recordDone(fields, i + 1, newlines + 1);
-        if (text[i] === CARRIAGE_RETURN && i + 1 === length) return final ? this.recordDone(fields, length, newlines) : INCOMPLETE;
-        if (text[i] === CARRIAGE_RETURN && text.charCodeAt(i + 1) === NEWLINE) return this.recordDone(fields, i + 2, newlines + 1);
+        if (crlf && text[i] === CARRIAGE_RETURN && i + 1 === length) return final ? this.recordDone(fields, length, newlines) : INCOMPLETE;
+        if (crlf && text[i] === CARRIAGE_RETURN && text.charCodeAt(i + 1) === NEWLINE) return this.recordDone(fields, i + 2, newlines + 1);
         throw new IngestError(this.line + newlines, CSV_ERRORS.afterClosingQuote);
       }
       let j = i;
@@ -131,7 +160,7 @@ export class CsvTokenizer {
       if (j === length && !final) return INCOMPLETE;
       if (j < length && code === QUOTE) throw new IngestError(this.line + newlines, CSV_ERRORS.strayQuote);
       let end = j;
-      if (j === length || code === NEWLINE) if (end > i && text[end - 1] === CARRIAGE_RETURN) end--;
+      if (crlf && (j === length || code === NEWLINE) && end > i && text[end - 1] === CARRIAGE_RETURN) end--;
       fields.push(text.slice(i, end));
       if (j === length) return this.recordDone(fields, j, newlines);
       if (code === NEWLINE) return this.recordDone(fields, j + 1, newlines + 1);

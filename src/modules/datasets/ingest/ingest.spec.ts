@@ -57,6 +57,13 @@ describe('ingest: CSV', () => {
     expect(summary.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('reads a file with CR line ends, as Excel for Mac saves CSV, and stores it with LF', async () => {
+    const { summary, output } = await run('patient,age\rMARIE DUPONT,42\rJEAN MARTIN,37\r', { piiColumns: ['patient'] });
+    expect(summary.rowCount).toBe(2);
+    expect(output.split('\n').map((line) => line.split(',')[1])).toEqual(['age', '42', '37', undefined]);
+    expect((await failure('a,b\r1,2\r3,4,5\r')).line).toBe(3);
+  });
+
   it('gives different pseudonyms under another tenant key', async () => {
     const a = await run('id\nX\n', { piiColumns: ['id'] });
     const b = await run('id\nX\n', { piiColumns: ['id'], pseudonymizer: new Pseudonymizer(Buffer.alloc(32, 2)) });
