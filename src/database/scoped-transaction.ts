@@ -1,4 +1,6 @@
+import { escapeLiteral } from 'pg';
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 
 /** Session settings read by the row-level-security policies (see migrations). */
 export interface DatabaseScope {
@@ -72,4 +74,22 @@ export async function withScopedTransaction<T>(
   } finally {
     if (!committed && !queryRunner.isReleased) await finishTransaction(queryRunner, false);
   }
+}
+
+/**
+ * One read-only statement under `scope` in a single round trip, for the hottest path
+ * (authenticating each request): the scope's set_config calls and the statement travel as one
+ * simple-protocol message, which PostgreSQL runs as one implicit transaction, so the settings die
+ * with it exactly as in a scoped transaction. That protocol has no parameters: `build` must inline
+ * every value through the `literal` it is given (pg's escapeLiteral).
+ */
+export async function queryInScope<T>(dataSource: DataSource, scope: DatabaseScope, build: (literal: (value: string | null) => string) => string): Promise<T[]> {
+  const literal = (value: string | null) => (value === null ? 'NULL' : escapeLiteral(value));
+  const entries = (Object.keys(scope) as (keyof DatabaseScope)[]).filter((k) => scope[k] !== undefined);
+  const settings = entries.map((key) => `set_config('${SETTING_BY_KEY[key]}', ${literal(scope[key]!)}, true)`);
+  const statement = build(literal);
+  const text = settings.length ? `SELECT ${settings.join(', ')}; ${statement}` : statement;
+  const results = await (dataSource.driver as PostgresDriver).master.query(text);
+  const last = Array.isArray(results) ? results[results.length - 1] : results;
+  return last.rows as T[];
 }

@@ -8,12 +8,22 @@ import { AppError, badInput, notFound, unauthenticated } from '../../common/erro
 import { isUuid } from '../../common/errors/validation';
 import { DATA_SOURCE } from '../../common/infrastructure/tokens';
 import type { Principal } from '../../common/request-context/principal';
-import { applyScope, withScopedTransaction } from '../../database/scoped-transaction';
+import { applyScope, queryInScope, withScopedTransaction } from '../../database/scoped-transaction';
 import { ApiKeyEntity } from '../api-keys/api-key.entity';
 import { parseApiKeyToken } from '../api-keys/api-key-token';
 import { TokenService } from './token.service';
 
 export type AuthenticationResult = { principal: Principal } | { error: AppError } | { anonymous: true };
+
+interface SessionRow {
+  mfa: boolean;
+  revoked_at: Date | null;
+  expires_at: Date;
+  membership_id: string | null;
+  role: Role | null;
+  tenant_id: string | null;
+  require_mfa: boolean | null;
+}
 
 /** Throttles `last_used_at` writes: one per key per minute is precise enough and keeps reads cheap. */
 const LAST_USED_GRANULARITY_MS = 60_000;
@@ -62,17 +72,18 @@ export class AuthenticationService {
     if (!claims) return { error: unauthenticated('Invalid or expired access token') };
     if (tenantHeader !== undefined && !isUuid(tenantHeader)) throw badInput('X-Tenant-Id', 'must be a tenant id (UUID)');
 
-    const rows: { mfa: boolean; revoked_at: Date | null; expires_at: Date; membership_id: string | null; role: Role | null; tenant_id: string | null; require_mfa: boolean | null }[] =
-      await withScopedTransaction(this.dataSource, { userId: claims.sub }, (manager) =>
-        manager.query(
-          `SELECT s.mfa, s.revoked_at, s.expires_at, m.id AS membership_id, m.role, m.tenant_id, t.require_mfa
-             FROM sessions s
-             LEFT JOIN memberships m ON m.user_id = s.user_id AND ($3::uuid IS NULL OR m.tenant_id = $3::uuid)
-             LEFT JOIN tenants t ON t.id = m.tenant_id
-            WHERE s.id = $1 AND s.user_id = $2`,
-          [claims.sid, claims.sub, tenantHeader ?? null],
-        ),
-      );
+    // Claims come from our own signature, but they are inlined into SQL below: they must be UUIDs.
+    if (!isUuid(claims.sub) || !isUuid(claims.sid)) return { error: unauthenticated('Invalid or expired access token') };
+    const rows = await queryInScope<SessionRow>(
+      this.dataSource,
+      { userId: claims.sub },
+      (literal) =>
+        `SELECT s.mfa, s.revoked_at, s.expires_at, m.id AS membership_id, m.role, m.tenant_id, t.require_mfa
+           FROM sessions s
+           LEFT JOIN memberships m ON m.user_id = s.user_id AND (${literal(tenantHeader ?? null)}::uuid IS NULL OR m.tenant_id = ${literal(tenantHeader ?? null)}::uuid)
+           LEFT JOIN tenants t ON t.id = m.tenant_id
+          WHERE s.id = ${literal(claims.sid)} AND s.user_id = ${literal(claims.sub)}`,
+    );
     const session = rows[0];
     if (!session || session.revoked_at || session.expires_at <= new Date()) {
       return { error: unauthenticated('Session has ended; sign in again') };
