@@ -72,6 +72,8 @@ export class MfaService {
         .update(UserEntity)
         .set({ mfaLastTimeStep: String(step), ...(resealed ? { mfaSecretEnc: resealed } : {}) })
         .where('id = :id AND (mfa_last_time_step IS NULL OR mfa_last_time_step < :step)', { id: user.id, step })
+        // Never reseal over a secret that a concurrent re-enrolment has just replaced.
+        .andWhere(resealed ? 'mfa_secret_enc = :sealed' : 'TRUE', { sealed: user.mfaSecretEnc })
         .execute(),
     );
     return updated.affected ? step : null;

@@ -44,10 +44,10 @@ export class MaintenanceProcessor implements OnModuleInit {
     await this.queue.add('reconcile-jobs', {}, { repeat: { every: reconcileEvery }, jobId: 'reconcile-jobs', removeOnComplete: 10, removeOnFail: 50 });
     await this.queue.add('storage-metering', {}, { repeat: { cron: '5 * * * *' }, jobId: 'storage-metering', removeOnComplete: 10, removeOnFail: 50 });
     await this.queue.add('month-close', {}, { repeat: { cron: '30 2 * * *' }, jobId: 'month-close', removeOnComplete: 10, removeOnFail: 50 });
-    // Each start checks that every tenant key is wrapped under the active master key; the job id
-    // keeps replicas that start together from doing it twice.
-    const activeId = this.config.masterKeys.activeId;
-    await this.queue.add('master-key-rewrap', {}, { jobId: `master-key-rewrap:${activeId}`, attempts: 5, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: true, removeOnFail: 20 });
+    // At each start, then every 15 minutes: during a rollout, a pod still on the previous ring may
+    // run it towards its own active key; the runs after the rollout move everything to the new one.
+    await this.queue.add('master-key-rewrap', {}, { attempts: 3, backoff: { type: 'fixed', delay: 30_000 }, removeOnComplete: true, removeOnFail: 20 });
+    await this.queue.add('master-key-rewrap', {}, { repeat: { every: 15 * 60_000 }, jobId: 'master-key-rewrap', removeOnComplete: 10, removeOnFail: 50 });
   }
 
   /**
@@ -59,23 +59,33 @@ export class MaintenanceProcessor implements OnModuleInit {
     return requestContextStorage.run(newContext(`job:${job.id}`, null), async () => {
       const activeId = this.config.masterKeys.activeId;
       const tenants: { tenant_id: string }[] = await withScopedTransaction(this.dataSource, { maintenance: 'master-key-rewrap' }, (manager) =>
-        manager.query(`SELECT DISTINCT tenant_id FROM tenant_keys WHERE master_key_id <> $1 ORDER BY tenant_id`, [activeId]),
+        manager.query(`SELECT tenant_id FROM tenants_with_keys_not_under($1) AS tenant_id`, [activeId]),
       );
       let keys = 0;
+      let failed = 0;
       for (const { tenant_id: tenantId } of tenants) {
-        const moved = await withScopedTransaction(this.dataSource, { tenantId }, (manager) => this.keyChain.rewrapUnderActiveMaster(manager, tenantId));
-        const count = Object.values(moved).reduce((sum, n) => sum + n, 0);
-        keys += count;
-        await this.audit.recordStandalone(tenantId, {
-          action: 'tenant.master_key_rewrap',
-          resourceType: 'Tenant',
-          resourceId: tenantId,
-          actor: SYSTEM('master-key-rewrap'),
-          details: { toMasterKeyId: activeId, fromMasterKeyIds: moved, keys: count },
-        });
+        try {
+          const moved = await withScopedTransaction(this.dataSource, { tenantId }, (manager) => this.keyChain.rewrapUnderActiveMaster(manager, tenantId));
+          const count = Object.values(moved).reduce((sum, n) => sum + n, 0);
+          keys += count;
+          if (count) {
+            await this.audit.recordStandalone(tenantId, {
+              action: 'tenant.master_key_rewrap',
+              resourceType: 'Tenant',
+              resourceId: tenantId,
+              actor: SYSTEM('master-key-rewrap'),
+              details: { toMasterKeyId: activeId, fromMasterKeyIds: moved, keys: count },
+            });
+          }
+        } catch (error) {
+          // One tenant's failure (e.g. a key under a master key missing from the ring) stops only that tenant.
+          failed++;
+          this.logger.error({ tenantId, reason: (error as Error).message }, 'tenant keys could not be re-wrapped');
+        }
         await job.progress(keys);
       }
       if (keys) this.logger.log({ tenants: tenants.length, keys, masterKeyId: activeId }, 'tenant keys re-wrapped under the active master key');
+      if (failed) throw new Error(`tenant keys of ${failed} tenant(s) could not be re-wrapped under master key "${activeId}"`);
       return { tenants: tenants.length, keys };
     });
   }

@@ -58,13 +58,19 @@ export class KeyChainService {
     const moved: Record<string, number> = {};
     for (const row of stale) {
       const { key } = this.unwrap(row);
-      const wrappedKey = wrapTenantKey(keys.get(activeId)!, key, { tenantId, generation: this.wrapGeneration(row.purpose, row.generation) });
-      key.fill(0);
-      await manager.query(
-        `UPDATE tenant_keys SET master_key_id = $1, wrapped_key = $2 WHERE tenant_id = $3 AND purpose = $4 AND generation = $5 AND master_key_id = $6`,
+      let wrappedKey: string;
+      try {
+        wrappedKey = wrapTenantKey(keys.get(activeId)!, key, { tenantId, generation: this.wrapGeneration(row.purpose, row.generation) });
+      } finally {
+        key.fill(0);
+      }
+      // The old id in the WHERE clause: a concurrent run that got there first is not counted twice.
+      const updated: unknown[] = await manager.query(
+        `UPDATE tenant_keys SET master_key_id = $1, wrapped_key = $2
+          WHERE tenant_id = $3 AND purpose = $4 AND generation = $5 AND master_key_id = $6 RETURNING 1`,
         [activeId, wrappedKey, tenantId, row.purpose, row.generation, row.masterKeyId],
       );
-      moved[row.masterKeyId] = (moved[row.masterKeyId] ?? 0) + 1;
+      if (updated.length) moved[row.masterKeyId] = (moved[row.masterKeyId] ?? 0) + 1;
     }
     return moved;
   }

@@ -53,6 +53,9 @@ const VALID: Array<[string, string]> = [
   ['CR line ends (Excel for Mac)', 'a,b\r1,"x\ry"\r\r3,4\r'],
   ['CR line ends, a line feed inside a field, no final line end', 'a,b\r1,x\ny\r3,"q""r"'],
   ['a first line with no line break at all', 'a,b'],
+  ['a CR inside a quoted header cell of an LF file', '"x\ry",z\n1,2\n3,4\n'],
+  ['an LF inside a quoted header cell of a CR file', '"a\nb",c\r1,2\r3,4\r'],
+  ['a quoted CR alone on the first line', '"\r"\n'],
 ];
 
 describe('CsvTokenizer', () => {

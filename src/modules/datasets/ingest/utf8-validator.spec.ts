@@ -39,6 +39,8 @@ describe('Utf8Validator', () => {
     ['an overlong encoding', Buffer.from([0x61, 0x0a, 0x0a, 0xc0, 0xaf]), 3],
     ['a surrogate', Buffer.from([0x0a, 0xed, 0xa0, 0x80]), 2],
     ['a sequence cut by the end of the file', Buffer.from([0x61, 0x0a, 0xf0, 0x9f, 0x99]), 2],
+    ['Latin-1 in a file with CR line ends', Buffer.from([0x61, 0x0d, 0x62, 0x0d, 0x63, 0xe9, 0x0d]), 3],
+    ['Latin-1 in a file with CRLF line ends', Buffer.from([0x61, 0x0d, 0x0a, 0x62, 0xe9, 0x0d, 0x0a]), 2],
   ])('refuses %s with its line number, however the bytes are cut', async (_label, bytes, line) => {
     for (const chunks of everyCut(bytes)) {
       const error = await validate(chunks).then(

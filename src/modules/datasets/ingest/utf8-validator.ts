@@ -55,7 +55,9 @@ function endOfCompleteSequences(bytes: Uint8Array): number {
  */
 export class Utf8Validator extends Transform {
   private pending: Buffer = Buffer.alloc(0);
-  private newlines = 0;
+  private lineFeeds = 0;
+  /** Counted for files whose lines end with CR alone (Excel for Mac), which have no LF. */
+  private carriageReturns = 0;
   private started = false;
 
   _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -80,17 +82,20 @@ export class Utf8Validator extends Transform {
     const usable = bytes.subarray(0, usableEnd);
     if (!isUtf8(usable) || (complete && usableEnd < bytes.length)) {
       const { invalidAt } = firstInvalidUtf8(bytes, complete);
-      const line = this.newlines + countNewlines(bytes.subarray(0, Math.max(invalidAt, 0))) + 1;
+      const before = bytes.subarray(0, Math.max(invalidAt, 0));
+      const lineFeeds = this.lineFeeds + countByte(before, 0x0a);
+      const line = (lineFeeds > 0 ? lineFeeds : this.carriageReturns + countByte(before, 0x0d)) + 1;
       return callback(new IngestError(line, 'the file is not valid UTF-8 (convert it to UTF-8 and upload again)'));
     }
     this.pending = usableEnd < bytes.length ? Buffer.from(bytes.subarray(usableEnd)) : Buffer.alloc(0);
-    this.newlines += countNewlines(usable);
+    this.lineFeeds += countByte(usable, 0x0a);
+    if (this.lineFeeds === 0) this.carriageReturns += countByte(usable, 0x0d);
     callback(null, usable.length ? usable : undefined);
   }
 }
 
-function countNewlines(bytes: Uint8Array): number {
+function countByte(bytes: Uint8Array, byte: number): number {
   let count = 0;
-  for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, at + 1)) count++;
+  for (let at = bytes.indexOf(byte); at !== -1; at = bytes.indexOf(byte, at + 1)) count++;
   return count;
 }
