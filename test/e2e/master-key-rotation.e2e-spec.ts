@@ -78,13 +78,14 @@ describe('retiring a master key', () => {
     while ((await masterKeysInUse()).join() !== 'new:5' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
     expect(await masterKeysInUse()).toEqual(['new:5']);
 
-    const audits = await app.ownerQuery<{ tenant_id: string; details: any }>(`SELECT tenant_id, details FROM audit_events WHERE action = 'tenant.master_key_rewrap' ORDER BY tenant_id`);
-    expect(audits.map((a) => [a.tenant_id, a.details.keys, a.details.toMasterKeyId, a.details.fromMasterKeyIds]).sort()).toEqual(
-      [
-        [hospital.tenantId, 3, 'new', { old: 3 }],
-        [bank.tenantId, 2, 'new', { old: 2 }],
-      ].sort(),
-    );
+    // The run at start and a scheduled run may share a tenant's keys between them: add them up.
+    const audits = await app.ownerQuery<{ tenant_id: string; details: any }>(`SELECT tenant_id, details FROM audit_events WHERE action = 'tenant.master_key_rewrap'`);
+    const movedByTenant = new Map<string, number>();
+    for (const { tenant_id: tenantId, details } of audits) {
+      expect(details).toMatchObject({ toMasterKeyId: 'new', fromMasterKeyIds: { old: details.keys } });
+      movedByTenant.set(tenantId, (movedByTenant.get(tenantId) ?? 0) + details.keys);
+    }
+    expect(Object.fromEntries(movedByTenant)).toEqual({ [hospital.tenantId]: 3, [bank.tenantId]: 2 });
     const chain = await app.graphql(VERIFY, {}, as(hospital));
     expect(chain.data.verifyAuditChain.valid).toBe(true);
     // The key material itself is unchanged: content written before still reads back identically.
