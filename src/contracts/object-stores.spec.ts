@@ -92,6 +92,7 @@ contract('S3ObjectStore (against s3rver, an S3 protocol server)', async () => {
     store,
     leftovers: () => [],
     close: async () => {
+      store.destroy();
       await server.close();
       rmSync(dir, { recursive: true, force: true });
     },

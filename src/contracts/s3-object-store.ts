@@ -33,6 +33,11 @@ export class S3ObjectStore implements ObjectStore {
     });
   }
 
+  /** Closes the client's kept-alive sockets; the store is unusable afterwards. */
+  destroy(): void {
+    this.client.destroy();
+  }
+
   async write(key: string, body: Readable): Promise<WrittenObject> {
     const tap = new HashTap();
     const passThrough = new PassThrough();
