@@ -19,24 +19,13 @@ import { BareApp, BareProjectData, startBareApp } from './support/bare-app';
 import { CpuSources, mainThreadCpuMs, processCpuMs } from './support/cpu';
 import { LoadFigures, LoadSettings, LoadTarget, measure, MeasureHooks } from './support/load';
 import { Platform } from './support/platform';
+import { numberFromEnv, reportApiOutput, runBenchmark, say } from './support/api-extras';
 import { RemoteProfiler } from './support/profiler';
 
 const PROJECT_COUNT = 20;
 const PROJECTS_QUERY =
   'query BenchProjects { projects(first: 20) { edges { cursor node { id name description dataClassification archived createdAt } } pageInfo { hasNextPage endCursor } totalCount } }';
 const CLASSIFICATIONS = ['PUBLIC', 'INTERNAL', 'CONFIDENTIAL', 'HEALTH'];
-
-function say(line: string): void {
-  process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-}
-
-function numberFromEnv(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
-  return value;
-}
 
 interface ProjectsPayload {
   projects: {
@@ -217,21 +206,11 @@ async function main(): Promise<void> {
     if (platform.exited) throw new Error(`the api exited during the run:\n${platform.output.join('')}`);
     printTable(bareFigures, platformFigures, breakdown, settings);
     say(`load average after the runs: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-    const written = platform.output
-      .join('')
-      .split('\n')
-      .filter((l) => l.trim() && !/^(Debugger (listening|attached)|For help, see)/.test(l));
-    if (written.length) say(`the api wrote this during the runs (LOG_LEVEL=warn):\n${written.join('\n').slice(0, 4000)}`);
+    reportApiOutput(platform);
   } finally {
     say('cleaning up (bare app, api process, database, Redis keys)');
     await cleanUp();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`bench/api-overhead failed: ${(error as Error)?.stack ?? String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBenchmark('api-overhead', main);

@@ -24,6 +24,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { Client } from 'pg';
 import { Platform, sleep } from './support/platform';
+import { numberFromEnv, reportApiOutput, runBenchmark, say } from './support/api-extras';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const APP_ROLE_PASSWORD = process.env.BENCH_APP_ROLE_PASSWORD ?? 'lutece_app_dev_password';
@@ -36,18 +37,6 @@ const GPU_PRICES: [string, number][] = [
   ['L4', 230],
   ['T4', 150],
 ];
-
-function say(line: string): void {
-  process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-}
-
-function numberFromEnv(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
-  return value;
-}
 
 function withDatabase(url: string, database: string, user?: { name: string; password: string }): string {
   const parsed = new URL(url);
@@ -440,8 +429,7 @@ async function main(): Promise<void> {
     if (platform.exited) throw new Error(`the api exited during the run:\n${platform.output.join('')}`);
     printTables(report, [raw, rls], [apiExport, copy, copyRls], events);
     say(`load average after the runs: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-    const written = platform.output.join('').split('\n').filter((l) => l.trim());
-    if (written.length) say(`the api wrote this during the runs (LOG_LEVEL=warn):\n${written.join('\n').slice(0, 4000)}`);
+    reportApiOutput(platform);
     await sleep(0);
   } finally {
     say('cleaning up (api process, database, Redis keys)');
@@ -449,10 +437,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`bench/billing-report failed: ${(error as Error)?.stack ?? String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBenchmark('billing-report', main);

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { machineBusyMs, processCpuMs } from './support/cpu';
-import { fmt, MB, numberFromEnv, rssOf, say, seconds, startPlatformWith, watchRss } from './support/api-extras';
+import { fmt, MB, numberFromEnv, reportApiOutput, rssOf, runBenchmark, say, seconds, startPlatformWith, watchRss } from './support/api-extras';
 import type { Platform } from './support/platform';
 import { RemoteProfiler } from './support/profiler';
 import { seededRandom as random } from '../gpu-worker/src/random';
@@ -294,18 +294,11 @@ async function main(): Promise<void> {
     ];
     process.stdout.write(lines.join('\n') + '\n');
     say(`load average after the run: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-    const written = platform.output.join('').trim();
-    if (written) say(`the api wrote this during the run (LOG_LEVEL=warn):\n${written.slice(0, 4000)}`);
+    reportApiOutput(platform, 'the run');
   } finally {
     say('cleaning up (generated files, api process, database, Redis keys, storage directory)');
     await cleanUp();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`bench/dataset-upload failed: ${(error as Error)?.stack ?? String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBenchmark('dataset-upload', main);

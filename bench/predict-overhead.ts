@@ -36,7 +36,7 @@ import { encodeInputs, predictInputs, type PredictionInput } from '../gpu-worker
 import { modelToArtifact, serializeArtifact } from '../gpu-worker/src/artifact';
 import { createSession, runEpoch, summarize } from '../gpu-worker/src/training';
 import { processCpuMs } from './support/cpu';
-import { childPids, createBenchTenant, fmt, numberFromEnv, othersMeter, percentile, platformSettingsFromEnv, say, seconds, startPlatformWith } from './support/api-extras';
+import { childPids, createBenchTenant, fmt, numberFromEnv, othersMeter, percentile, platformSettingsFromEnv, runBenchmark, say, seconds, startPlatformWith } from './support/api-extras';
 import { BareServingWorker } from './support/serving-worker';
 import type { Platform } from './support/platform';
 
@@ -400,7 +400,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: Error) => {
-  process.stderr.write(`bench failed: ${error.stack ?? error.message}\n`);
-  process.exit(1);
-});
+runBenchmark('predict-overhead', main);

@@ -27,7 +27,7 @@ import { FAMILIES } from '../gpu-worker/src/families';
 import { deriveSeed } from '../gpu-worker/src/random';
 import { createSession, disposeSession, runEpoch } from '../gpu-worker/src/training';
 import { processCpuMs } from './support/cpu';
-import { childPids, createBenchTenant, fmt, median, numberFromEnv, othersMeter, percentile, say, seconds, startPlatformWith } from './support/api-extras';
+import { childPids, createBenchTenant, fmt, median, numberFromEnv, othersMeter, percentile, runBenchmark, say, seconds, startPlatformWith } from './support/api-extras';
 import type { Platform } from './support/platform';
 import { seriesCsv, tabularCsv, textCsv } from './support/training-data';
 
@@ -145,6 +145,18 @@ interface BareRun {
   othersPercent: number;
 }
 
+/** The worker's tabular-classifier on `csv`, compiled, with its training and validation sets as single batches. */
+function compiledClassifier(csv: string, hyperparameters: Hyperparameters) {
+  const family = FAMILIES['tabular-classifier'];
+  const table = parseDataset(Buffer.from(csv), 'CSV', 'training dataset');
+  const data = family.prepare({ training: table, validation: null, targetColumn: TARGET, featureColumns: null, seed: hyperparameters.seed! });
+  const model = family.build(data.preprocessing, deriveSeed(hyperparameters.seed!, 'weights'));
+  model.compile({ optimizer: tf.train.adam(hyperparameters.learningRate), loss: family.loss, metrics: family.metrics });
+  const train = data.train.batch(identityOrder(data.train.size));
+  const validation = data.validation.batch(identityOrder(data.validation.size));
+  return { family, data, model, train, validation };
+}
+
 /**
  * What a data scientist would write: parse the CSV, build the same preprocessing and the same
  * network (gpu-worker's tabular-classifier: MLP 64-32, dropout 0.1, softmax, seeded Glorot weights),
@@ -155,13 +167,7 @@ async function bareTraining(csv: string, hyperparameters: Hyperparameters, ours:
   const others = othersMeter([process.pid, ...ours]);
   const cpuBefore = processCpuMs(process.pid) ?? 0;
   const started = process.hrtime.bigint();
-  const family = FAMILIES['tabular-classifier'];
-  const table = parseDataset(Buffer.from(csv), 'CSV', 'training dataset');
-  const data = family.prepare({ training: table, validation: null, targetColumn: TARGET, featureColumns: null, seed: hyperparameters.seed! });
-  const model = family.build(data.preprocessing, deriveSeed(hyperparameters.seed!, 'weights'));
-  model.compile({ optimizer: tf.train.adam(hyperparameters.learningRate), loss: family.loss, metrics: family.metrics });
-  const train = data.train.batch(identityOrder(data.train.size));
-  const validation = data.validation.batch(identityOrder(data.validation.size));
+  const { family, data, model, train, validation } = compiledClassifier(csv, hyperparameters);
   const epochSamplesPerSecond: number[] = [];
   let epochStarted = process.hrtime.bigint();
   let finalValAccuracy: number | undefined;
@@ -199,13 +205,7 @@ async function bareTraining(csv: string, hyperparameters: Hyperparameters, ours:
  * separates the two is the loop only: no api, queue, encryption, checkpoint or event.
  */
 async function pairedLoopComparison(csv: string, hyperparameters: Hyperparameters): Promise<{ fit: number[]; loop: number[] }> {
-  const family = FAMILIES['tabular-classifier'];
-  const table = parseDataset(Buffer.from(csv), 'CSV', 'training dataset');
-  const data = family.prepare({ training: table, validation: null, targetColumn: TARGET, featureColumns: null, seed: hyperparameters.seed! });
-  const model = family.build(data.preprocessing, deriveSeed(hyperparameters.seed!, 'weights'));
-  model.compile({ optimizer: tf.train.adam(hyperparameters.learningRate), loss: family.loss, metrics: family.metrics });
-  const train = data.train.batch(identityOrder(data.train.size));
-  const validation = data.validation.batch(identityOrder(data.validation.size));
+  const { family, data, model, train, validation } = compiledClassifier(csv, hyperparameters);
   const session = createSession(family, data, hyperparameters);
   const fit: number[] = [];
   const loop: number[] = [];
@@ -479,10 +479,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`bench/training-overhead failed: ${(error as Error)?.stack ?? String(error)}\n`);
-    process.exit(1);
-  },
-);
+runBenchmark('training-overhead', main);

@@ -162,3 +162,23 @@ export async function createBenchTenant(platform: Platform, label: string): Prom
   if (!project.data?.createProject?.id) throw new Error(`createProject failed: ${project.text}`);
   return { token, projectId: project.data.createProject.id };
 }
+
+/** Runs a benchmark's `main`: exits with 0 once it is done, or with 1 and the stack if it fails. */
+export function runBenchmark(name: string, main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`bench/${name} failed: ${(error as Error)?.stack ?? String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+/** Prints what the api wrote during the measured part (LOG_LEVEL=warn), minus the inspector's notices. */
+export function reportApiOutput(platform: Platform, during = 'the runs'): void {
+  const written = platform.output
+    .join('')
+    .split('\n')
+    .filter((line) => line.trim() && !/^(Debugger (listening|attached|ending)|For help, see)/.test(line));
+  if (written.length) say(`the api wrote this during ${during} (LOG_LEVEL=warn):\n${written.join('\n').slice(0, 4000)}`);
+}

@@ -25,13 +25,18 @@ const SETTING_BY_KEY: Record<keyof DatabaseScope, string> = {
   maintenance: 'app.maintenance',
 };
 
+/** The scope's settings that have a value, as [setting name, value]. */
+function settingsOf(scope: DatabaseScope): [string, string][] {
+  return (Object.keys(scope) as (keyof DatabaseScope)[]).filter((key) => scope[key] !== undefined).map((key) => [SETTING_BY_KEY[key], scope[key]!]);
+}
+
 export async function applyScope(queryRunner: QueryRunner, scope: DatabaseScope): Promise<void> {
-  const entries = (Object.keys(scope) as (keyof DatabaseScope)[]).filter((k) => scope[k] !== undefined);
-  if (entries.length === 0) return;
+  const settings = settingsOf(scope);
+  if (settings.length === 0) return;
   // set_config(..., true) is SET LOCAL: the setting dies with the transaction, never leaking to the
   // next request that borrows this pooled connection.
-  const selects = entries.map((key, i) => `set_config('${SETTING_BY_KEY[key]}', $${i + 1}, true)`).join(', ');
-  await queryRunner.query(`SELECT ${selects}`, entries.map((k) => scope[k]));
+  const selects = settings.map(([name], i) => `set_config('${name}', $${i + 1}, true)`).join(', ');
+  await queryRunner.query(`SELECT ${selects}`, settings.map(([, value]) => value));
 }
 
 export async function beginScopedTransaction(dataSource: DataSource, scope: DatabaseScope): Promise<QueryRunner> {
@@ -85,8 +90,7 @@ export async function withScopedTransaction<T>(
  */
 export async function queryInScope<T>(dataSource: DataSource, scope: DatabaseScope, build: (literal: (value: string | null) => string) => string): Promise<T[]> {
   const literal = (value: string | null) => (value === null ? 'NULL' : escapeLiteral(value));
-  const entries = (Object.keys(scope) as (keyof DatabaseScope)[]).filter((k) => scope[k] !== undefined);
-  const settings = entries.map((key) => `set_config('${SETTING_BY_KEY[key]}', ${literal(scope[key]!)}, true)`);
+  const settings = settingsOf(scope).map(([name, value]) => `set_config('${name}', ${literal(value)}, true)`);
   const statement = build(literal);
   const text = settings.length ? `SELECT ${settings.join(', ')}; ${statement}` : statement;
   const results = await (dataSource.driver as PostgresDriver).master.query(text);

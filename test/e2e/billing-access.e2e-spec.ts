@@ -13,6 +13,7 @@ import {
   monthOf,
   monthStart,
   ok,
+  GROUPINGS,
   PRICES,
   report,
   REPORT,
@@ -27,9 +28,6 @@ import { events, WorkerPeer } from '../support/worker-events';
  * Who sees billing: OWNER and BILLING read everything and set the budget, ADMIN reads, the other
  * roles see none of it. And no tenant ever sees another's usage, in any report, invoice or export.
  */
-
-const GROUPINGS: string[][] = [];
-for (const period of [[], ['DAY'], ['MONTH']]) for (const project of [[], ['PROJECT']]) for (const meter of [[], ['METER']]) GROUPINGS.push([...period, ...project, ...meter]);
 
 describe('Billing: roles and tenant isolation', () => {
   let app: AppUnderTest;

@@ -15,6 +15,7 @@ import {
   monthOf,
   monthStart,
   ok,
+  GROUPINGS,
   PRICES,
   report,
   REPORT,
@@ -32,9 +33,6 @@ import { events, JobIdentity, WorkerPeer } from '../support/worker-events';
  * row, late usage after a month close, and input validation. Usage is produced the way a GPU worker
  * produces it: WorkerEvents on the real `worker-events` Bull queue.
  */
-
-const GROUPINGS: string[][] = [];
-for (const period of [[], ['DAY'], ['MONTH']]) for (const project of [[], ['PROJECT']]) for (const meter of [[], ['METER']]) GROUPINGS.push([...period, ...project, ...meter]);
 
 interface LedgerRow {
   id: string;

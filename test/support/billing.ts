@@ -150,3 +150,7 @@ export function monthOf(date: Date): string {
 export function monthStart(date: Date, offset = 0): Date {
   return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + offset, 1));
 }
+
+/** Every `groupBy` a usage report accepts: no period, DAY or MONTH, with or without PROJECT and METER. */
+export const GROUPINGS: string[][] = [];
+for (const period of [[], ['DAY'], ['MONTH']]) for (const project of [[], ['PROJECT']]) for (const meter of [[], ['METER']]) GROUPINGS.push([...period, ...project, ...meter]);

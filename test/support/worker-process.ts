@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { collectLines } from '../../gpu-worker/test/support/worker-harness';
 import type { AppUnderTest } from './app-under-test';
 import { TEST_REDIS_URL } from './services';
 
@@ -28,14 +29,7 @@ export class WorkerChild {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    for (const stream of [this.child.stdout!, this.child.stderr!]) {
-      let partial = '';
-      stream.on('data', (chunk: Buffer) => {
-        const lines = (partial + chunk.toString('utf8')).split('\n');
-        partial = lines.pop() ?? '';
-        this.output.push(...lines.filter(Boolean));
-      });
-    }
+    collectLines(this.child, this.output);
   }
 
   /** Waits for the worker's ready line (after backend selection and registration). */

@@ -138,6 +138,18 @@ export class WorkerHarness {
   }
 }
 
+/** Appends each complete, non-empty line the child writes (stdout and stderr) to `into`. */
+export function collectLines(child: ChildProcess, into: string[]): void {
+  for (const stream of [child.stdout!, child.stderr!]) {
+    let partial = '';
+    stream.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      into.push(...lines.filter(Boolean));
+    });
+  }
+}
+
 export class WorkerProcess {
   readonly output: string[] = [];
   readonly exited: Promise<number | null>;
@@ -145,14 +157,7 @@ export class WorkerProcess {
 
   constructor(main: string, env: Record<string, string>) {
     this.child = spawn(process.execPath, [main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    for (const stream of [this.child.stdout!, this.child.stderr!]) {
-      let partial = '';
-      stream.on('data', (chunk: Buffer) => {
-        const lines = (partial + chunk.toString('utf8')).split('\n');
-        partial = lines.pop() ?? '';
-        this.output.push(...lines.filter(Boolean));
-      });
-    }
+    collectLines(this.child, this.output);
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
   }
 
